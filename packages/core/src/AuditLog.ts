@@ -1,0 +1,68 @@
+/**
+ * The audit log port: who did what to which grant, and what the system did on its own
+ * (expiry, compensation, reconciler corrections, stuck revokes, dead letters).
+ *
+ * Audit events never contain a password.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import { Timestamp } from "./Grant.ts"
+
+/**
+ * One audit event. `actor` is `system` for actions of the workers.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const AuditEvent = Schema.Struct({
+  at: Timestamp,
+  actor: Schema.String,
+  action: Schema.String,
+  grantId: Schema.NullOr(Schema.String),
+  details: Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Number, Schema.Boolean, Schema.Null]))
+})
+/** @category models @since 0.1.0 */
+export type AuditEvent = typeof AuditEvent.Type
+
+/**
+ * The audit log port.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class AuditLog extends Context.Service<AuditLog, {
+  readonly record: (event: AuditEvent) => Effect.Effect<void>
+  /** Newest first. */
+  readonly list: (filter: { readonly grantId?: string; readonly limit?: number }) => Effect.Effect<ReadonlyArray<AuditEvent>>
+}>()("@transient-access/core/AuditLog") {}
+
+/**
+ * An in-memory audit log keeping the most recent `capacity` events.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerMemory = (capacity = 10_000): Layer.Layer<AuditLog> =>
+  Layer.effect(
+    AuditLog,
+    Effect.gen(function*() {
+      const events = yield* Ref.make<ReadonlyArray<AuditEvent>>([])
+      return AuditLog.of({
+        record: (event) => Ref.update(events, (all) => (all.length >= capacity ? [...all.slice(1), event] : [...all, event])),
+        list: (filter) =>
+          Ref.get(events).pipe(
+            Effect.map((all) =>
+              all
+                .filter((event) => filter.grantId === undefined || event.grantId === filter.grantId)
+                .toReversed()
+                .slice(0, filter.limit ?? 100)
+            )
+          )
+      })
+    })
+  )
