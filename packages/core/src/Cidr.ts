@@ -243,9 +243,10 @@ const parseNetwork = (input: string, policy: CidrPolicy): Parsed<Network> => {
     }
   }
   if (family === 6 && addressText.includes(".")) {
-    return isMappedBlock(bytes)
-      ? bad(`IPv4-mapped IPv6 addresses are not accepted; use the IPv4 form ${ipv4Hint(bytes, prefixLength)}`)
-      : bad(`dotted IPv4 notation inside an IPv6 address is not accepted; write hex groups`)
+    if (!isMappedBlock(bytes)) return bad(`dotted IPv4 notation inside an IPv6 address is not accepted; write hex groups`)
+    return bad(`IPv4-mapped IPv6 addresses are not accepted; ${
+      prefixLength >= 96 ? `use the IPv4 form ${ipv4Hint(bytes, prefixLength)}` : "use an IPv4 range"
+    }`)
   }
   const network = maskBytes(bytes, prefixLength)
   if (network.some((byte, index) => byte !== bytes[index])) {

@@ -211,6 +211,7 @@ describe("Cidr.parse examples", () => {
       ["::ffff:102:304", "use the IPv4 form 1.2.3.4/32"],
       ["0:0:0:0:0:ffff:a00:0/104", "use the IPv4 form 10.0.0.0/8"],
       ["::ffff:0:0/96", "IPv4-mapped"],
+      ["::ffff:1.2.3.4/64", "IPv4-mapped IPv6 addresses are not accepted; use an IPv4 range"],
       ["::/80", "covers the IPv4-mapped block"],
       ["::1.2.3.4", "dotted IPv4 notation"],
       ["64:ff9b::1.2.3.4", "dotted IPv4 notation"],
