@@ -1,0 +1,109 @@
+/**
+ * RouterOS CLI/script rendering with **one** escaping function, `quote`.
+ *
+ * Every value that enters a script — names, passwords, comments, URLs, tokens, nested
+ * scripts — goes through `quote`, which emits a double-quoted string where every byte
+ * outside a small whitelist is written as a `\HH` hex escape (MikroTik manual "Scripting":
+ * `\HH` is documented; `\?` was removed in v7.1rc2 so `?` is hex-escaped too; `$` is always
+ * escaped so no variable, `$(…)` or `$[…]` substitution can happen) — notes §4.2.
+ * Non-ASCII text is emitted as its UTF-8 bytes; whether real routers keep bytes ≥ 0x80
+ * unchanged is not confirmed ([??], notes §4.2), so the SDK's own values are ASCII.
+ *
+ * Commands are built from argument records (`command(["user"], "add", { name })`), never by
+ * concatenating input into script text.
+ *
+ * @since 0.1.0
+ */
+
+const literal = /^[A-Za-z0-9 _.,:/@+=%-]$/
+
+/**
+ * Quotes a value for a RouterOS script: `"…"` with `\HH` escapes for every other byte.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const quote = (value: string): string => {
+  let out = "\""
+  for (const byte of Buffer.from(value, "utf8")) {
+    const char = String.fromCharCode(byte)
+    out += byte < 0x80 && literal.test(char) ? char : `\\${byte.toString(16).toUpperCase().padStart(2, "0")}`
+  }
+  return `${out}"`
+}
+
+/**
+ * An argument value: quoted text, or a raw script fragment we generated ourselves
+ * (`[find …]` selectors, `{ … }` blocks) — never user input.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Arg = string | { readonly raw: string }
+
+/**
+ * A raw fragment (for selectors and blocks built by this module).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const raw = (text: string): Arg => ({ raw: text })
+
+const renderArg = (value: Arg): string => (typeof value === "string" ? quote(value) : value.raw)
+
+/**
+ * Renders one command: `/menu path verb positional… name=value…`. Paths use spaces so the
+ * text runs on v6 and v7 consoles [OBS C5].
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const command = (
+  menu: ReadonlyArray<string>,
+  verb: string,
+  args: Readonly<Record<string, Arg | undefined>> = {},
+  positional: ReadonlyArray<Arg> = []
+): string => {
+  const parts = [`/${menu.join(" ")}`, verb, ...positional.map(renderArg)]
+  for (const [name, value] of Object.entries(args)) {
+    if (value === undefined) continue
+    if (!/^[a-z.][a-z0-9-]*$/.test(name)) throw new Error(`invalid argument name ${name}`)
+    parts.push(`${name}=${renderArg(value)}`)
+  }
+  return parts.join(" ")
+}
+
+/**
+ * `[find where field="value"]` for a menu (relative: used inside that menu's command).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const findWhere = (field: string, value: string): Arg => raw(`[find where ${field}=${quote(value)}]`)
+
+/**
+ * The device-side expiry script of a user: disable, log out every session, remove the user,
+ * remove this scheduler entry [DESIGN "Dead on time"; DOC A2 request-logout].
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const userExpiryScript = (username: string, schedulerName: string): string =>
+  [
+    command(["user"], "disable", {}, [findWhere("name", username)]),
+    command(["user", "active"], "request-logout", {}, [findWhere("name", username)]),
+    command(["user"], "remove", {}, [findWhere("name", username)]),
+    command(["system", "scheduler"], "remove", {}, [findWhere("name", schedulerName)])
+  ].join("; ")
+
+/**
+ * The device-side expiry script of a forward: remove the NAT rule and this scheduler entry.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const forwardExpiryScript = (tag: string, schedulerName: string): string =>
+  [
+    command(["ip", "firewall", "nat"], "remove", {}, [findWhere("comment", tag)]),
+    command(["system", "scheduler"], "remove", {}, [findWhere("name", schedulerName)])
+  ].join("; ")

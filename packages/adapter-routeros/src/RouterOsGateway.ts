@@ -1,0 +1,229 @@
+/**
+ * The `DeviceGateway` operations for RouterOS, written once against a `MenuClient`
+ * (API push or SSH CLI).
+ *
+ * - `createUser`: first the device-side expiry entry (`/system scheduler`, named
+ *   `ta-exp-<username>`, comment `ta:<grant>`) — so a user never exists without it — then the
+ *   user **disabled**, with the permission's group, `address` = the regional server's tunnel
+ *   address, comment `ta:<grant>`. Repeating it is success; it never enables. The expiry time
+ *   is written in the device's clock (offset measured from `/system/clock`), rounded up to
+ *   the second.
+ * - `enableUser`: `NotFound` when absent, else `disabled=no`.
+ * - `removeUser`: disable, `request-logout` every session of that name, remove the user and
+ *   its scheduler entry ("no such item" is success), then list both to confirm absence.
+ * - `openForward` / `closeForward`: a `dstnat` rule tagged `ta:<grant>` with its own expiry
+ *   entry `ta-fwd-<grant>`.
+ * - `inventory`: every `ta-…` user or `ta:`-tagged user, and every `ta:`-tagged NAT rule.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { type DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
+import { formatDate, formatTime, parseDateTime } from "./internal/rosTime.ts"
+import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
+import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
+
+/**
+ * Options shared by every RouterOS transport.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface GatewayOptions {
+  /**
+   * Group per permission (default `full` → `full`, `read-only` → `read`). MikroTik warns that
+   * even `read` includes `sensitive`, `reboot`…; a least-privilege custom group is documented
+   * in docs/adapter-routeros.md.
+   */
+  readonly groups?: Readonly<Record<Grant.Permission, string>>
+  /** Policy of the expiry scheduler entries (default `read,write,policy,test`). */
+  readonly schedulerPolicy?: string
+}
+
+const userMenu = ["user"]
+const schedulerMenu = ["system", "scheduler"]
+const natMenu = ["ip", "firewall", "nat"]
+const usernamePattern = /^[A-Za-z0-9](?:[A-Za-z0-9_.@-]{0,62}[A-Za-z0-9])?$/
+
+/**
+ * The expiry scheduler entry of a user.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const userSchedulerName = (username: string): string => `ta-exp-${username}`
+
+/**
+ * The expiry scheduler entry of a forward.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const forwardSchedulerName = (grantId: string): string => `ta-fwd-${grantId}`
+
+const withPrefix = (address: string): string => (address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`)
+
+/**
+ * Builds the gateway service from a way to reach each device.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeGateway = (
+  clientFor: (device: Topology.Device) => MenuClient,
+  options: GatewayOptions = {}
+): DeviceGateway.DeviceGateway["Service"] => {
+  const groups = options.groups ?? { full: "full", "read-only": "read" }
+  const schedulerPolicy = options.schedulerPolicy ?? "read,write,policy,test"
+  const targetOf = (device: Topology.Device) => `device:${device.id}`
+
+  /** Device time for a control-plane instant (skew-corrected), as RouterOS date/time. */
+  const deviceTime = (client: MenuClient, at: number) =>
+    Effect.gen(function*() {
+      const device = yield* client.clock
+      const ours = yield* Clock.currentTimeMillis
+      const when = Math.ceil((at + (device.now - ours)) / 1000) * 1000
+      return { date: formatDate(when, device.iso), time: formatTime(when) }
+    })
+
+  const ensureSchedule = (client: MenuClient, name: string, tag: string, at: number, script: string) =>
+    Effect.gen(function*() {
+      const existing = yield* client.list(schedulerMenu, eq("name", name), ["name"])
+      if (existing.length > 0) return
+      const { date, time } = yield* deviceTime(client, at)
+      yield* client.add(schedulerMenu, {
+        name,
+        "start-date": date,
+        "start-time": time,
+        interval: "0s",
+        policy: schedulerPolicy,
+        comment: tag,
+        "on-event": script
+      })
+    })
+
+  const createUser = Effect.fn("RouterOsGateway.createUser")(function*(device: Topology.Device, spec: DeviceGateway.DeviceUserSpec) {
+    const target = targetOf(device)
+    if (!usernamePattern.test(spec.username)) {
+      return yield* deviceError("Rejected", target, `username not valid on RouterOS: ${spec.username}`)
+    }
+    const client = clientFor(device)
+    const tag = Grant.artifactTag(spec.grantId)
+    const existing = yield* client.list(userMenu, eq("name", spec.username), ["name", "comment"])
+    if (existing.length > 0 && existing[0]!.comment !== tag) {
+      return yield* deviceError("Rejected", target, `user ${spec.username} exists and belongs to another grant`)
+    }
+    yield* ensureSchedule(client, userSchedulerName(spec.username), tag, spec.expiresAt, userExpiryScript(spec.username, userSchedulerName(spec.username)))
+    if (existing.length > 0) return
+    yield* client.add(userMenu, {
+      name: spec.username,
+      password: Redacted.value(spec.password),
+      group: groups[spec.permission],
+      address: withPrefix(spec.allowedAddress),
+      comment: tag,
+      disabled: "yes"
+    }).pipe(
+      Effect.catchIf((error) => /already exis/i.test(error.message), () =>
+        Effect.gen(function*() {
+          // a concurrent create won the race: success only if it is ours
+          const again = yield* client.list(userMenu, eq("name", spec.username), ["comment"])
+          if (again[0]?.comment !== tag) return yield* deviceError("Rejected", target, `user ${spec.username} exists`)
+        }))
+    )
+  })
+
+  const enableUser = Effect.fn("RouterOsGateway.enableUser")(function*(device: Topology.Device, username: string) {
+    const client = clientFor(device)
+    const existing = yield* client.list(userMenu, eq("name", username), ["name"])
+    if (existing.length === 0) return yield* deviceError("NotFound", targetOf(device), `no user ${username}`)
+    yield* client.update(userMenu, eq("name", username), { disabled: "no" })
+  })
+
+  const removeUser = Effect.fn("RouterOsGateway.removeUser")(function*(device: Topology.Device, username: string) {
+    const client = clientFor(device)
+    const schedule = userSchedulerName(username)
+    yield* client.update(userMenu, eq("name", username), { disabled: "yes" })
+    yield* client.logout(username)
+    yield* client.remove(userMenu, eq("name", username))
+    yield* client.remove(schedulerMenu, eq("name", schedule))
+    const users = yield* client.list(userMenu, eq("name", username), ["name"])
+    const schedules = yield* client.list(schedulerMenu, eq("name", schedule), ["name"])
+    if (users.length > 0 || schedules.length > 0) {
+      return yield* deviceError("Unknown", targetOf(device), `user ${username} still listed after removal`)
+    }
+  })
+
+  const openForward = Effect.fn("RouterOsGateway.openForward")(function*(device: Topology.Device, forward: DeviceGateway.DeviceForward) {
+    const client = clientFor(device)
+    const tag = Grant.artifactTag(forward.grantId)
+    const schedule = forwardSchedulerName(forward.grantId)
+    yield* ensureSchedule(client, schedule, tag, forward.expiresAt, forwardExpiryScript(tag, schedule))
+    const existing = yield* client.list(natMenu, eq("comment", tag), ["comment"])
+    if (existing.length > 0) return
+    yield* client.add(natMenu, {
+      chain: "dstnat",
+      action: "dst-nat",
+      protocol: "tcp",
+      "dst-address": device.tunnelAddress,
+      "dst-port": String(forward.listenPort),
+      "src-address": forward.allowedAddress,
+      "to-addresses": forward.to.address,
+      "to-ports": String(forward.to.port),
+      comment: tag
+    })
+  })
+
+  const closeForward = Effect.fn("RouterOsGateway.closeForward")(function*(device: Topology.Device, grantId: Ids.GrantId) {
+    const client = clientFor(device)
+    const tag = Grant.artifactTag(grantId)
+    yield* client.remove(natMenu, eq("comment", tag))
+    yield* client.remove(schedulerMenu, eq("name", forwardSchedulerName(grantId)))
+    const left = yield* client.list(natMenu, eq("comment", tag), ["comment"])
+    if (left.length > 0) return yield* deviceError("Unknown", targetOf(device), `forward ${tag} still listed after removal`)
+  })
+
+  const inventory = Effect.fn("RouterOsGateway.inventory")(function*(device: Topology.Device) {
+    const client = clientFor(device)
+    const byName = yield* client.list(userMenu, prefix("name", "ta-"), ["name", "comment", "disabled", "group"])
+    const byTag = yield* client.list(userMenu, prefix("comment", "ta:"), ["name", "comment", "disabled", "group"])
+    const seen = new Set<string>()
+    const users: Array<DeviceGateway.DeviceUser> = []
+    for (const row of [...byName, ...byTag]) {
+      const username = row.name ?? ""
+      if (seen.has(username)) continue
+      seen.add(username)
+      const group = row.group
+      users.push({
+        username,
+        grantId: Grant.parseArtifactTag(row.comment ?? "") ?? null,
+        disabled: row.disabled === "true" || row.disabled === "yes",
+        permission: group === groups.full ? "full" : group === groups["read-only"] ? "read-only" : null
+      })
+    }
+    const rules = yield* client.list(natMenu, prefix("comment", "ta:"), [
+      "comment", "dst-port", "src-address", "to-addresses", "to-ports"
+    ])
+    const schedules = yield* client.list(schedulerMenu, prefix("name", "ta-fwd-"), ["name", "start-date", "start-time"])
+    const clock = rules.length > 0 ? yield* client.clock : undefined
+    const ours = yield* Clock.currentTimeMillis
+    const forwards: Array<DeviceGateway.DeviceForward> = []
+    for (const rule of rules) {
+      const grantId = Grant.parseArtifactTag(rule.comment ?? "")
+      if (grantId === undefined) continue
+      const entry = schedules.find((row) => row.name === forwardSchedulerName(grantId))
+      const at = entry ? parseDateTime(entry["start-date"] ?? "", entry["start-time"] ?? "") : undefined
+      forwards.push({
+        grantId,
+        listenPort: Number(rule["dst-port"] ?? "0"),
+        to: { address: rule["to-addresses"] ?? "", port: Number(rule["to-ports"] ?? "0") },
+        allowedAddress: rule["src-address"] ?? "",
+        expiresAt: at === undefined || clock === undefined ? 0 : Math.max(0, at - (clock.now - ours))
+      })
+    }
+    return { users, forwards }
+  })
+
+  return { createUser, enableUser, removeUser, openForward, closeForward, inventory }
+}

@@ -1,0 +1,193 @@
+/**
+ * `startSimulator`: one simulated RouterOS device — API (`api`), optionally API-SSL, and
+ * SSH — sharing one device state, one CLI interpreter, one clock and one fault controller.
+ *
+ * Lifecycle: listeners bind to `host` (default 127.0.0.1) on the given ports (0 = any free
+ * port) and are closed by `stop()`. With `clock: "running"` (default) the device clock
+ * follows the host plus an offset and scheduler entries fire on a 250 ms tick; with
+ * `clock: "frozen"` time moves only through `clock.advance` / `clock.set`.
+ *
+ * @since 0.1.0
+ */
+import * as http from "node:http"
+import * as https from "node:https"
+import type * as net from "node:net"
+import ssh2 from "ssh2"
+import { type ApiTls, startApiServer } from "./ApiServer.ts"
+import { CliInterpreter, type FetchRequest } from "./CliInterpreter.ts"
+import { Faults } from "./Faults.ts"
+import { type VersionProfile, profiles } from "./Profiles.ts"
+import { type Caller, RouterState, allPolicies } from "./RouterState.ts"
+import type { SimClock } from "./SimClock.ts"
+import { startSshServer } from "./SshServer.ts"
+
+/**
+ * Options of `startSimulator`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SimulatorOptions {
+  readonly host?: string
+  /** API port (default 0: any free port). */
+  readonly apiPort?: number
+  /** Starts an API-SSL listener with this TLS mode. */
+  readonly apiTls?: ApiTls
+  readonly apiSslPort?: number
+  /** SSH port (default 0); `false` disables SSH. */
+  readonly sshPort?: number | false
+  /** Version profile (default `v7`). */
+  readonly profile?: VersionProfile
+  /** `/system/identity` name (default `MikroTik`). */
+  readonly identity?: string
+  /** Password of the built-in `admin` (default empty, as on a fresh RouterOS). */
+  readonly adminPassword?: string
+  /** `running` (default) or `frozen`; `startAt` sets the initial device time (epoch ms). */
+  readonly clock?: "running" | "frozen"
+  readonly startAt?: number
+  /** Removing/disabling a user also ends its sessions (default false: unconfirmed on RouterOS). */
+  readonly removeKillsSessions?: boolean
+  /** Extra CA certificates `/tool fetch check-certificate=yes` trusts (the device's certificate store). */
+  readonly trustedCertificates?: ReadonlyArray<string | Buffer>
+  /** Replaces the HTTP(S) client of `/tool fetch`. */
+  readonly fetch?: (request: FetchRequest) => Promise<string>
+}
+
+/**
+ * A running simulator.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Simulator {
+  readonly host: string
+  readonly apiPort: number
+  readonly apiSslPort: number | undefined
+  readonly sshPort: number | undefined
+  readonly profile: VersionProfile
+  readonly clock: SimClock
+  readonly faults: Faults
+  /** Direct access to the device state (inspection, seeding). */
+  readonly state: RouterState
+  /** Runs a CLI script as the system (full policies); resolves to its output. */
+  readonly run: (script: string, caller?: Caller) => Promise<string>
+  /** `:log` lines and scheduler failures, oldest first. */
+  readonly log: ReadonlyArray<string>
+  readonly stop: () => Promise<void>
+}
+
+const defaultFetch = (trusted: ReadonlyArray<string | Buffer>) => (request: FetchRequest): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const url = new URL(request.url)
+    const options: https.RequestOptions = {
+      method: request.method,
+      headers: { ...request.headers, ...(request.body !== undefined ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
+      rejectUnauthorized: request.checkCertificate,
+      ...(trusted.length > 0 ? { ca: [...trusted] } : {})
+    }
+    const client = url.protocol === "https:" ? https : http
+    const req = client.request(url, options, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (chunk: Buffer) => chunks.push(chunk))
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("latin1")
+        if ((res.statusCode ?? 500) >= 400) reject(new Error(`failure: closing connection: <${res.statusCode} ${res.statusMessage}>`))
+        else resolve(body)
+      })
+    })
+    req.setTimeout(10_000, () => req.destroy(new Error("failure: connection timeout")))
+    req.on("error", reject)
+    if (request.body !== undefined) req.write(request.body)
+    req.end()
+  })
+
+/**
+ * Starts a simulated device.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const startSimulator = async (options: SimulatorOptions = {}): Promise<Simulator> => {
+  const host = options.host ?? "127.0.0.1"
+  const profile = options.profile ?? "v7"
+  const frozen = options.clock === "frozen"
+  let base = options.startAt ?? Date.now()
+  const hostStart = Date.now()
+  const now = () => (frozen ? base : base + (Date.now() - hostStart))
+  const log: Array<string> = []
+  const state = new RouterState({
+    traits: profiles[profile],
+    identity: options.identity ?? "MikroTik",
+    adminPassword: options.adminPassword ?? "",
+    now,
+    removeKillsSessions: options.removeKillsSessions ?? false
+  })
+  const fetchImpl = options.fetch ?? defaultFetch(options.trustedCertificates ?? [])
+  const interpreter = new CliInterpreter(state, {
+    fetch: async (request) => {
+      try {
+        return await fetchImpl(request)
+      } catch (error) {
+        const { RosError } = await import("./RosError.ts")
+        throw new RosError(error instanceof Error ? error.message : String(error), 4)
+      }
+    },
+    log: (topic, message) => log.push(`${topic}: ${message}`)
+  })
+  state.runScript = (source, caller) => interpreter.run(source, caller)
+  const faults = new Faults()
+  let firing: Promise<void> = Promise.resolve()
+  const fire = () => {
+    firing = firing.then(() => state.fireDue()).catch((error: unknown) => {
+      log.push(`error: scheduler: ${String(error)}`)
+    })
+    return firing
+  }
+  const clock: SimClock = {
+    now,
+    advance: (ms) => {
+      base += ms
+      return fire()
+    },
+    set: (epochMs) => {
+      base = frozen ? epochMs : epochMs - (Date.now() - hostStart)
+      return fire()
+    }
+  }
+  const servers: Array<net.Server | ssh2.Server> = []
+  const api = await startApiServer(state, faults, { host, port: options.apiPort ?? 0 })
+  servers.push(api)
+  let apiSslPort: number | undefined
+  if (options.apiTls !== undefined) {
+    const apiSsl = await startApiServer(state, faults, { host, port: options.apiSslPort ?? 0, tls: options.apiTls })
+    servers.push(apiSsl)
+    apiSslPort = (apiSsl.address() as net.AddressInfo).port
+  }
+  let sshPort: number | undefined
+  if (options.sshPort !== false) {
+    const hostKey = ssh2.utils.generateKeyPairSync("ed25519").private
+    const ssh = await startSshServer(state, interpreter, faults, { host, port: options.sshPort ?? 0, hostKey })
+    servers.push(ssh)
+    sshPort = (ssh.address() as net.AddressInfo).port
+  }
+  const ticker = frozen ? undefined : setInterval(() => void fire(), 250)
+  ticker?.unref()
+  return {
+    host,
+    apiPort: (api.address() as net.AddressInfo).port,
+    apiSslPort,
+    sshPort,
+    profile,
+    clock,
+    faults,
+    state,
+    log,
+    run: (script, caller) => interpreter.run(script, caller ?? { user: "admin", policies: allPolicies }),
+    stop: async () => {
+      if (ticker) clearInterval(ticker)
+      faults.setOffline(true)
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+      await firing
+    }
+  }
+}

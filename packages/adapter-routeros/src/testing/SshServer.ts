@@ -1,0 +1,115 @@
+/**
+ * The simulator's SSH service (ssh2): password authentication against the simulated
+ * `/user` table — honouring `disabled`, the group's `ssh` policy and the `address`
+ * restriction [DOC A2] — then `exec` and an interactive shell running the CLI interpreter
+ * with the user's group policies. A live session appears in `/user/active` with `via=ssh`
+ * and `/user/active/request-logout` ends it [DOC A2].
+ *
+ * Not simulated: public-key login, the full-screen console, RouterOS' exact error layout
+ * and exit codes (exit status 0 is sent, [??]).
+ *
+ * @since 0.1.0
+ */
+import ssh2 from "ssh2"
+import type { Connection, ServerChannel } from "ssh2"
+import type { CliInterpreter } from "./CliInterpreter.ts"
+import type { Faults } from "./Faults.ts"
+import type { RouterState } from "./RouterState.ts"
+import type { Item } from "./Tables.ts"
+
+/**
+ * Starts the SSH listener; resolves to the server and the port it listens on.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const startSshServer = (
+  state: RouterState,
+  interpreter: CliInterpreter,
+  faults: Faults,
+  options: { readonly host: string; readonly port: number; readonly hostKey: string }
+): Promise<ssh2.Server> => {
+  const clients = new Set<Connection>()
+  const server = new ssh2.Server({ hostKeys: [options.hostKey] }, (client, info) => {
+    if (faults.offline) {
+      client.end()
+      return
+    }
+    clients.add(client)
+    let user: Item | undefined
+    let sessionId: number | undefined
+    client.on("authentication", (ctx) => {
+      if (ctx.method !== "password") return ctx.reject(["password"])
+      const found = state.authenticate(ctx.username, (stored) => stored === ctx.password, info.ip, "ssh")
+      if (!found) return ctx.reject(["password"])
+      user = found
+      ctx.accept()
+    })
+    client.on("ready", () => {
+      if (user === undefined) return
+      sessionId = state.openSession(user, info.ip, "ssh", { close: () => client.end() })
+      client.on("session", (accept) => {
+        const session = accept()
+        session.on("pty", (acceptPty) => acceptPty?.())
+        session.on("exec", (acceptExec, _reject, request) => {
+          const channel = acceptExec()
+          void runAndReply(channel, request.command).then(() => {
+            channel.exit(0)
+            channel.end()
+          })
+        })
+        session.on("shell", (acceptShell) => shell(acceptShell()))
+      })
+    })
+    const finish = () => {
+      clients.delete(client)
+      if (sessionId !== undefined) state.closeSession(sessionId)
+      sessionId = undefined
+    }
+    client.on("close", finish)
+    client.on("error", finish)
+
+    const caller = () => ({ user: user?.props.get("name") ?? "", policies: user ? state.policiesOf(user) : new Set<string>() })
+    const runAndReply = async (channel: ServerChannel, command: string) => {
+      try {
+        const output = await interpreter.run(command, caller())
+        channel.write(output.replaceAll("\n", "\r\n"))
+      } catch (error) {
+        channel.write(`${error instanceof Error ? error.message : String(error)}\r\n`)
+      }
+    }
+    const shell = (channel: ServerChannel) => {
+      const prompt = () => channel.write(`[${user?.props.get("name") ?? ""}@${state.identity}] > `)
+      let line = ""
+      prompt()
+      channel.on("data", (data: Buffer) => {
+        for (const char of data.toString("latin1")) {
+          if (char === "\r" || char === "\n") {
+            const command = line.trim()
+            line = ""
+            channel.write("\r\n")
+            if (command === "/quit" || command === "quit") {
+              channel.exit(0)
+              channel.end()
+              return
+            }
+            void runAndReply(channel, command).then(prompt)
+          } else if (char === "\x7f") line = line.slice(0, -1)
+          else {
+            line += char
+            channel.write(char)
+          }
+        }
+      })
+    }
+  })
+  const previous = faults.onOffline
+  faults.onOffline = () => {
+    previous()
+    for (const client of clients) client.end()
+  }
+  return new Promise((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port, options.host, () => resolve(server))
+  })
+}
