@@ -74,15 +74,17 @@ if #pending > 0 then
     if e and e[2] then table.insert(picked, {e[1], e[2], (counts[e[1]] or 0) + 1}) end
   end
   if #picked == 0 then return {1, now} end
-else
-  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[1], '>')
+end
+-- New entries follow only when no older entry is still pending (order).
+if #picked < count and tonumber(redis.call('XPENDING', KEYS[1], group)[1]) == #picked then
+  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #picked, 'STREAMS', KEYS[1], '>')
   if read then
     for _, e in ipairs(read[1][2]) do table.insert(picked, {e[1], e[2], 1}) end
   end
-  if #picked == 0 then
-    if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
-    return nextDue()
-  end
+end
+if #picked == 0 then
+  if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
+  return nextDue()
 end
 local token = redis.call('INCR', KEYS[6])
 redis.call('SET', KEYS[5], token .. ' ' .. consumer, 'PX', leaseMs)
