@@ -6,8 +6,8 @@
  *   `ta-exp-<username>`, comment `ta:<grant>`) — so a user never exists without it — then the
  *   user **disabled**, with the permission's group, `address` = the regional server's tunnel
  *   address, comment `ta:<grant>`. Repeating it is success; it never enables. The expiry time
- *   is written in the device's clock (offset measured from `/system/clock`), rounded up to
- *   the second.
+ *   is written in the device's clock (offset measured from `/system/clock`, whole seconds),
+ *   so the entry fires between `expiresAt` and ~2 s after it.
  * - `enableUser`: `NotFound` when absent, else `disabled=no`.
  * - `removeUser`: disable, `request-logout` every session of that name, remove the user and
  *   its scheduler entry ("no such item" is success), then list both to confirm absence.
@@ -17,11 +17,12 @@
  *
  * @since 0.1.0
  */
+import { isIP } from "node:net"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { type DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
-import { formatDate, formatTime, parseDateTime } from "./internal/rosTime.ts"
+import { formatDate, formatTime } from "./internal/rosTime.ts"
 import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
 import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
 
@@ -45,7 +46,27 @@ export interface GatewayOptions {
 const userMenu = ["user"]
 const schedulerMenu = ["system", "scheduler"]
 const natMenu = ["ip", "firewall", "nat"]
-const usernamePattern = /^[A-Za-z0-9](?:[A-Za-z0-9_.@-]{0,62}[A-Za-z0-9])?$/
+/** The SDK's user names (core `Credentials`: `ta-` + lower-case alphanumerics). */
+const usernamePattern = /^ta-[a-z0-9]{4,32}$/
+
+/**
+ * The comment of an expiry entry: the artifact tag plus the exact control-plane expiry (the
+ * device only keeps seconds, in its own clock).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const schedulerComment = (tag: string, expiresAt: number): string => `${tag} exp=${expiresAt}`
+
+const expiryOfComment = (comment: string | undefined): number | undefined => {
+  const match = / exp=(\d+)$/.exec(comment ?? "")
+  return match ? Number(match[1]) : undefined
+}
+
+const validAddress = (address: string): boolean => {
+  const [host, bits, ...rest] = address.split("/")
+  return rest.length === 0 && host !== undefined && isIP(host) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits))
+}
 
 /**
  * The expiry scheduler entry of a user.
@@ -84,7 +105,9 @@ export const makeGateway = (
     Effect.gen(function*() {
       const device = yield* client.clock
       const ours = yield* Clock.currentTimeMillis
-      const when = Math.ceil((at + (device.now - ours)) / 1000) * 1000
+      // The device prints whole seconds, so the measured offset may be up to 1 s early: add 1 s so
+      // the entry never fires before `at` (it fires within ~2 s after it).
+      const when = Math.ceil((at + (device.now - ours) + 1000) / 1000) * 1000
       return { date: formatDate(when, device.iso), time: formatTime(when) }
     })
 
@@ -99,7 +122,7 @@ export const makeGateway = (
         "start-time": time,
         interval: "0s",
         policy: schedulerPolicy,
-        comment: tag,
+        comment: schedulerComment(tag, at),
         "on-event": script
       })
     })
@@ -109,6 +132,7 @@ export const makeGateway = (
     if (!usernamePattern.test(spec.username)) {
       return yield* deviceError("Rejected", target, `username not valid on RouterOS: ${spec.username}`)
     }
+    if (!validAddress(spec.allowedAddress)) return yield* deviceError("Rejected", target, `invalid address ${spec.allowedAddress}`)
     const client = clientFor(device)
     const tag = Grant.artifactTag(spec.grantId)
     const existing = yield* client.list(userMenu, eq("name", spec.username), ["name", "comment"])
@@ -156,9 +180,18 @@ export const makeGateway = (
   })
 
   const openForward = Effect.fn("RouterOsGateway.openForward")(function*(device: Topology.Device, forward: DeviceGateway.DeviceForward) {
+    const target = targetOf(device)
+    if (!validAddress(forward.allowedAddress) || isIP(forward.to.address) === 0) {
+      return yield* deviceError("Rejected", target, "invalid forward address")
+    }
     const client = clientFor(device)
     const tag = Grant.artifactTag(forward.grantId)
     const schedule = forwardSchedulerName(forward.grantId)
+    const holders = yield* client.list(natMenu, eq("dst-port", String(forward.listenPort)), ["comment", "chain"])
+    const holder = holders.find((rule) => rule.chain === "dstnat" && rule.comment !== tag)
+    if (holder !== undefined) {
+      return yield* deviceError("Rejected", target, `listen port ${forward.listenPort} is held by ${holder.comment ?? "another rule"}`)
+    }
     yield* ensureSchedule(client, schedule, tag, forward.expiresAt, forwardExpiryScript(tag, schedule))
     const existing = yield* client.list(natMenu, eq("comment", tag), ["comment"])
     if (existing.length > 0) return
@@ -205,21 +238,18 @@ export const makeGateway = (
     const rules = yield* client.list(natMenu, prefix("comment", "ta:"), [
       "comment", "dst-port", "src-address", "to-addresses", "to-ports"
     ])
-    const schedules = yield* client.list(schedulerMenu, prefix("name", "ta-fwd-"), ["name", "start-date", "start-time"])
-    const clock = rules.length > 0 ? yield* client.clock : undefined
-    const ours = yield* Clock.currentTimeMillis
+    const schedules = yield* client.list(schedulerMenu, prefix("name", "ta-fwd-"), ["name", "comment"])
     const forwards: Array<DeviceGateway.DeviceForward> = []
     for (const rule of rules) {
       const grantId = Grant.parseArtifactTag(rule.comment ?? "")
       if (grantId === undefined) continue
       const entry = schedules.find((row) => row.name === forwardSchedulerName(grantId))
-      const at = entry ? parseDateTime(entry["start-date"] ?? "", entry["start-time"] ?? "") : undefined
       forwards.push({
         grantId,
         listenPort: Number(rule["dst-port"] ?? "0"),
         to: { address: rule["to-addresses"] ?? "", port: Number(rule["to-ports"] ?? "0") },
         allowedAddress: rule["src-address"] ?? "",
-        expiresAt: at === undefined || clock === undefined ? 0 : Math.max(0, at - (clock.now - ours))
+        expiresAt: expiryOfComment(entry?.comment) ?? 0
       })
     }
     return { users, forwards }

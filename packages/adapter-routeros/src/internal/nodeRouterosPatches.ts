@@ -9,6 +9,10 @@
  *    uncaught. Patched: the connector's `onData` catches it, destroys the socket and reports
  *    it as a connection error (the connection is then re-established by the pool).
  *
+ * 3. The transmitter writes every word separately; with Nagle's algorithm on, each command
+ *    waits for the peer's delayed ACK (~40 ms per round trip, measured against the simulator).
+ *    Patched: `TCP_NODELAY` on connect.
+ *
  * The other defects are contained by `ApiClient`: an `'error'` listener on every instance (idle
  * timeout `'error'` with no listener kills the process [OBS I1, I2]); a deadline on every call
  * and failing every in-flight call on `'close'` (`!fatal` leaves promises pending [EXP]); an
@@ -24,8 +28,9 @@ interface PatchableChannel {
 }
 interface PatchableConnector {
   onData: (data: Buffer) => void
+  onConnect: () => void
   receiver: { processRawData: (data: Buffer) => void }
-  socket: { destroy: (error?: Error) => void } | undefined
+  socket: { destroy: (error?: Error) => void; setNoDelay: (noDelay: boolean) => void } | undefined
   emit: (event: string, ...args: ReadonlyArray<unknown>) => boolean
   listenerCount: (event: string) => number
 }
@@ -48,6 +53,11 @@ export const applyNodeRouterosPatches = (): void => {
     originalProcess.call(this, packet)
   }
   const connector = Connector.prototype as unknown as PatchableConnector
+  const originalConnect = connector.onConnect
+  connector.onConnect = function(this: PatchableConnector) {
+    this.socket?.setNoDelay(true)
+    originalConnect.call(this)
+  }
   connector.onData = function(this: PatchableConnector, data: Buffer) {
     try {
       this.receiver.processRawData(data)

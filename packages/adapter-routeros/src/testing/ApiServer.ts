@@ -54,6 +54,7 @@ export const startApiServer = (
       socket.destroy()
       return
     }
+    socket.setNoDelay(true)
     sockets.add(socket)
     socket.on("close", () => sockets.delete(socket))
     new ApiConnection(state, faults, socket)
