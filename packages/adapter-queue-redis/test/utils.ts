@@ -57,23 +57,30 @@ export const dropPrefix = async (client: Redis, prefix: string): Promise<number>
   return dropped
 }
 
-/** The probe of the contract suite: overwrites a queued job's stored payload with garbage. */
+/** Overwrites a queued job's stored payload with garbage, searching the given nodes. */
+export const corruptOn = async (nodes: ReadonlyArray<Redis>, prefix: string, jobId: string): Promise<void> => {
+  for (const node of nodes) {
+    let cursor = "0"
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:{*}:jobs`, "COUNT", 1000)
+      cursor = next
+      for (const key of keys) {
+        if ((await node.hexists(key, jobId)) === 1) {
+          await node.hset(key, jobId, "{\"id\":42, not json")
+          return
+        }
+      }
+    } while (cursor !== "0")
+  }
+  throw new Error(`job ${jobId} is not queued under ${prefix}`)
+}
+
+/** The probe of the contract suite on the shared server. */
 export const corruptPayload = (prefix: string) => (jobId: string) =>
   Effect.promise(async () => {
     const client = new Redis(redisUrl ?? "")
     try {
-      let cursor = "0"
-      do {
-        const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}:{*}:jobs`, "COUNT", 1000)
-        cursor = next
-        for (const key of keys) {
-          if ((await client.hexists(key, jobId)) === 1) {
-            await client.hset(key, jobId, "{\"id\":42, not json")
-            return
-          }
-        }
-      } while (cursor !== "0")
-      throw new Error(`job ${jobId} is not queued under ${prefix}`)
+      await corruptOn([client], prefix, jobId)
     } finally {
       client.disconnect()
     }
