@@ -171,7 +171,7 @@ describe("sentences and replies", () => {
       const client = await RawClient.connect(sim.apiPort)
       await client.login("admin", "pw")
       client.send("/user/print", "?name=nobody", ".tag=e")
-      assert.deepStrictEqual(await client.until("e"), expected)
+      assert.deepStrictEqual(await client.until("e"), expected as unknown as Array<ReadonlyArray<string>>)
       client.close()
     }
   })
