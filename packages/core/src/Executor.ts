@@ -1,0 +1,338 @@
+/**
+ * Job executors: apply one job to its target, fenced, idempotently, and confirm by listing.
+ *
+ * A job carries ids only; the executor reloads the grant and acts on its **current**
+ * state. Creates happen only for live grants, under the store's row lock, and device users
+ * are created disabled and enabled only after a second locked re-check (the device fence);
+ * NAT changes carry the grant's region revision (the regional fence). Removes treat "not
+ * found" as success and confirm absence by listing the target before recording it.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { AuditLog } from "./AuditLog.ts"
+import { DeviceGateway } from "./DeviceGateway.ts"
+import type { DeviceForward } from "./DeviceGateway.ts"
+import { isLive } from "./Grant.ts"
+import type { Grant, GrantProgress } from "./Grant.ts"
+import { GenerationConflict, GrantStore, InvalidTransition } from "./GrantStore.ts"
+import type { StoreError } from "./GrantStore.ts"
+import type { GrantId } from "./Ids.ts"
+import type { Job } from "./Job.ts"
+import { RegionalGateway } from "./RegionalGateway.ts"
+import type { NatPath } from "./RegionalGateway.ts"
+import type { DeviceGatewayError, RegionalGatewayError } from "./TargetError.ts"
+import { DeviceDirectory, RegionDirectory } from "./Topology.ts"
+import type { Device, Region } from "./Topology.ts"
+
+/**
+ * What became of a job run.
+ * - `Done`: nothing (more) to do for this job.
+ * - `Retry`: a retryable failure; run it again later.
+ * - `Failed`: it can never succeed (e.g. the device rejected the input); for a create this
+ *   leads to compensation (revoke as `failed`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Outcome =
+  | { readonly _tag: "Done"; readonly note: string }
+  | { readonly _tag: "Retry"; readonly reason: string }
+  | { readonly _tag: "Failed"; readonly reason: string }
+
+const done = (note: string): Outcome => ({ _tag: "Done", note })
+const retry = (reason: string): Outcome => ({ _tag: "Retry", reason })
+const failed = (reason: string): Outcome => ({ _tag: "Failed", reason })
+
+/**
+ * Test hooks and deliberate faults. The defaults are the correct executor; the model-based
+ * tests switch individual safeguards off to prove that the tests can fail.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ExecutorOptions {
+  /** Called after the executor decided to act and before it touches a target (a pause point). */
+  readonly beforeAct: (job: Job) => Effect.Effect<void>
+  /** Fences on (revision, locked re-check, disabled-then-enable). */
+  readonly fencing: boolean
+  /** Removes treat "not found" as success. */
+  readonly idempotentRemove: boolean
+}
+
+/**
+ * The executor options in use (a reference with the correct defaults).
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const ExecutorOptions = Context.Reference<ExecutorOptions>("@transient-access/core/ExecutorOptions", {
+  defaultValue: () => ({ beforeAct: () => Effect.void, fencing: true, idempotentRemove: true })
+})
+
+/** The regional path a grant needs. */
+export const pathOf = (grant: Grant): NatPath => ({
+  grantId: grant.id,
+  regionId: grant.regionId,
+  publicPort: grant.endpoint.port,
+  source: grant.source,
+  target: grant.target,
+  stopAt: grant.expiresAt
+})
+
+/** The device forward a port-forward grant needs. */
+export const forwardOf = (grant: Grant, region: Region): DeviceForward => ({
+  grantId: grant.id,
+  listenPort: grant.endpoint.port,
+  to: grant.forward ?? grant.target,
+  allowedAddress: region.tunnelAddress,
+  expiresAt: grant.expiresAt
+})
+
+const describe = (error: RegionalGatewayError | DeviceGatewayError): string => `${error.reason}: ${error.message}`
+
+/**
+ * Records progress on a grant with compare-and-set retries. `activate` moves a pending
+ * grant whose targets are both ready to `active`; `finish` moves a revoking grant whose
+ * artifacts are both gone to `revoked`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const recordProgress = Effect.fnUntraced(function*(grantId: GrantId, progress: Partial<GrantProgress>) {
+  const store = yield* GrantStore
+  while (true) {
+    const found = yield* store.get(grantId)
+    if (Option.isNone(found)) return Option.none<Grant>()
+    const grant = found.value
+    if (grant.state === "revoked") return Option.some(grant)
+    const merged = { ...grant.progress, ...progress }
+    const unchanged = (Object.keys(progress) as Array<keyof GrantProgress>).every((key) => grant.progress[key] === merged[key])
+    const activate = grant.state === "pending" && merged.natOpen && merged.deviceReady
+    const finish = grant.state === "revoking" && merged.natGone && merged.deviceGone
+    if (unchanged && !activate && !finish) return Option.some(grant)
+    const now = yield* Clock.currentTimeMillis
+    const result = yield* Effect.result(store.update({
+      grantId,
+      expectedGeneration: grant.generation,
+      patch: {
+        progress,
+        ...(activate ? { state: "active" as const } : {}),
+        ...(finish ? { state: "revoked" as const, revokedAt: now } : {})
+      },
+      jobs: () => []
+    }))
+    if (result._tag === "Success") {
+      if (finish) {
+        yield* store.wipeDeviceSecret(grantId)
+        const audit = yield* AuditLog
+        yield* audit.record({ at: now, actor: "system", action: "grant.revoked", grantId, details: { reason: grant.revokeReason } })
+      }
+      return Option.some(result.success)
+    }
+    const error = result.failure
+    if (error instanceof GenerationConflict || error instanceof InvalidTransition) continue
+    if (error._tag === "GrantNotFound") return Option.none<Grant>()
+    return yield* error
+  }
+})
+
+/**
+ * Bumps a grant's revision to the region's current one (after `StaleRevision`), without
+ * changing anything else. Fails with `GenerationConflict` if the grant changed meanwhile.
+ */
+const touch = (grant: Grant) =>
+  GrantStore.use((store) => store.update({ grantId: grant.id, expectedGeneration: grant.generation, patch: {}, jobs: () => [] }))
+
+/**
+ * Runs one job to an outcome.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
+  const store = yield* GrantStore
+  const regional = yield* RegionalGateway
+  const deviceGateway = yield* DeviceGateway
+  const devices = yield* DeviceDirectory
+  const regions = yield* RegionDirectory
+  const options = yield* ExecutorOptions
+
+  // Up to a few rounds: a stale revision or a lost compare-and-set reloads and tries again.
+  for (let round = 0; round < 4; round++) {
+    const found = yield* store.get(job.grantId)
+    if (Option.isNone(found)) return done("unknown grant")
+    const grant = found.value
+    const now = yield* Clock.currentTimeMillis
+    const region = yield* Effect.result(regions.get(grant.regionId))
+    if (region._tag === "Failure") return failed(`region ${grant.regionId} unknown`)
+    const device = yield* Effect.result(devices.get(grant.deviceId))
+    if (device._tag === "Failure") return failed(`device ${grant.deviceId} unknown`)
+
+    const step: Outcome | "again" = yield* (() => {
+      switch (job.type) {
+        case "nat.open":
+          return natOpen(grant, region.success, now)
+        case "nat.close":
+          return natClose(grant, region.success)
+        case "user.create":
+          return userCreate(grant, device.success, region.success, now)
+        case "user.remove":
+          return deviceRemove(grant, device.success, "user")
+        case "forward.open":
+          return forwardOpen(grant, device.success, region.success, now)
+        case "forward.close":
+          return deviceRemove(grant, device.success, "forward")
+      }
+    })()
+    if (step !== "again") return step
+  }
+  return retry("kept losing races with concurrent changes")
+
+  function natOpen(grant: Grant, region: Region, now: number) {
+    return Effect.gen(function*() {
+      if (!isLive(grant, now)) return done("grant not live")
+      if (grant.progress.natOpen) return done("already open")
+      yield* options.beforeAct(job)
+      const revision = options.fencing ? grant.revision : Number.MAX_SAFE_INTEGER
+      const opened = yield* Effect.result(regional.open(region, pathOf(grant), revision))
+      if (opened._tag === "Failure") {
+        const error = opened.failure
+        if (error.reason === "StaleRevision") return yield* refence(grant)
+        return error.retryable ? retry(describe(error)) : failed(describe(error))
+      }
+      const listed = yield* Effect.result(regional.list(region))
+      if (listed._tag === "Failure") return retry(describe(listed.failure))
+      if (!listed.success.some((path) => path.grantId === grant.id)) return retry("path not listed after open")
+      yield* recordProgress(grant.id, { natOpen: true })
+      return done("opened")
+    })
+  }
+
+  function natClose(grant: Grant, region: Region) {
+    return Effect.gen(function*() {
+      if (grant.state !== "revoking") return done(`grant is ${grant.state}`)
+      if (grant.progress.natGone) return done("already gone")
+      const revision = options.fencing ? grant.revision : Number.MAX_SAFE_INTEGER
+      const closed = yield* Effect.result(regional.close(region, { grantId: grant.id, publicPort: grant.endpoint.port }, revision))
+      if (closed._tag === "Failure") {
+        const error = closed.failure
+        if (error.reason === "StaleRevision") return yield* refence(grant)
+        return retry(describe(error))
+      }
+      const listed = yield* Effect.result(regional.list(region))
+      if (listed._tag === "Failure") return retry(describe(listed.failure))
+      if (listed.success.some((path) => path.grantId === grant.id)) return retry("path still listed after close")
+      yield* recordProgress(grant.id, { natGone: true })
+      return done("closed")
+    })
+  }
+
+  function refence(grant: Grant) {
+    return touch(grant).pipe(
+      Effect.as("again" as const),
+      Effect.catchTags({
+        GenerationConflict: () => Effect.succeed("again" as const),
+        InvalidTransition: () => Effect.succeed("again" as const),
+        GrantNotFound: () => Effect.succeed(done("unknown grant"))
+      })
+    )
+  }
+
+  function userCreate(grant: Grant, device: Device, region: Region, now: number) {
+    return Effect.gen(function*() {
+      if (!isLive(grant, now)) return done("grant not live")
+      if (grant.progress.deviceReady) return done("already ready")
+      const secret = yield* store.readDeviceSecret(grant.id)
+      if (Option.isNone(secret)) return failed("the device copy of the password is gone")
+      yield* options.beforeAct(job)
+      const spec = {
+        grantId: grant.id,
+        username: grant.username,
+        password: secret.value,
+        permission: grant.permission,
+        allowedAddress: region.tunnelAddress,
+        expiresAt: grant.expiresAt
+      }
+      if (options.fencing) {
+        const created = yield* store.withLiveGrant(grant.id, () => deviceGateway.createUser(device, spec)).pipe(Effect.result)
+        if (created._tag === "Failure") return deviceFailure(created.failure)
+        if (Option.isNone(created.success)) return done("grant no longer live")
+        const enabled = yield* store.withLiveGrant(grant.id, () => deviceGateway.enableUser(device, grant.username)).pipe(Effect.result)
+        if (enabled._tag === "Failure") return deviceFailure(enabled.failure)
+        if (Option.isNone(enabled.success)) return done("grant no longer live")
+      } else {
+        const created = yield* Effect.result(deviceGateway.createUser(device, spec))
+        if (created._tag === "Failure") return deviceFailure(created.failure)
+        const enabled = yield* Effect.result(deviceGateway.enableUser(device, grant.username))
+        if (enabled._tag === "Failure") return deviceFailure(enabled.failure)
+      }
+      const inventory = yield* Effect.result(deviceGateway.inventory(device))
+      if (inventory._tag === "Failure") return retry(describe(inventory.failure))
+      const user = inventory.success.users.find((candidate) => candidate.username === grant.username)
+      if (user === undefined || user.disabled) return retry("user not listed as enabled yet")
+      yield* store.wipeDeviceSecret(grant.id)
+      yield* recordProgress(grant.id, { deviceReady: true })
+      return done("user ready")
+    })
+  }
+
+  function forwardOpen(grant: Grant, device: Device, region: Region, now: number) {
+    return Effect.gen(function*() {
+      if (!isLive(grant, now)) return done("grant not live")
+      if (grant.progress.deviceReady) return done("already ready")
+      yield* options.beforeAct(job)
+      const forward = forwardOf(grant, region)
+      const opened = options.fencing
+        ? yield* store.withLiveGrant(grant.id, () => deviceGateway.openForward(device, forward)).pipe(Effect.result)
+        : yield* deviceGateway.openForward(device, forward).pipe(Effect.map(Option.some), Effect.result)
+      if (opened._tag === "Failure") return deviceFailure(opened.failure)
+      if (Option.isNone(opened.success)) return done("grant no longer live")
+      const inventory = yield* Effect.result(deviceGateway.inventory(device))
+      if (inventory._tag === "Failure") return retry(describe(inventory.failure))
+      if (!inventory.success.forwards.some((candidate) => candidate.grantId === grant.id)) return retry("forward not listed yet")
+      yield* recordProgress(grant.id, { deviceReady: true })
+      return done("forward ready")
+    })
+  }
+
+  function deviceRemove(grant: Grant, device: Device, what: "user" | "forward") {
+    return Effect.gen(function*() {
+      if (grant.state !== "revoking") return done(`grant is ${grant.state}`)
+      if (grant.progress.deviceGone) return done("already gone")
+      if (!options.idempotentRemove) {
+        // Deliberately broken variant: a remove of something absent is an error.
+        const before = yield* Effect.result(deviceGateway.inventory(device))
+        if (before._tag === "Failure") return retry(describe(before.failure))
+        const exists = what === "user"
+          ? before.success.users.some((user) => user.username === grant.username)
+          : before.success.forwards.some((forward) => forward.grantId === grant.id)
+        if (!exists) return retry("no such item")
+      }
+      const removed = yield* Effect.result(
+        what === "user" ? deviceGateway.removeUser(device, grant.username) : deviceGateway.closeForward(device, grant.id)
+      )
+      if (removed._tag === "Failure" && removed.failure.reason !== "NotFound") return retry(describe(removed.failure))
+      const inventory = yield* Effect.result(deviceGateway.inventory(device))
+      if (inventory._tag === "Failure") return retry(describe(inventory.failure))
+      const present = what === "user"
+        ? inventory.success.users.some((user) => user.username === grant.username)
+        : inventory.success.forwards.some((forward) => forward.grantId === grant.id)
+      if (present) return retry(`${what} still listed after removal`)
+      yield* store.wipeDeviceSecret(grant.id)
+      yield* recordProgress(grant.id, { deviceGone: true })
+      return done(`${what} removed`)
+    })
+  }
+})
+
+const deviceFailure = (error: DeviceGatewayError | StoreError): Outcome =>
+  error._tag === "StoreError"
+    ? retry(`${error.reason}: ${error.message}`)
+    : error.retryable
+    ? retry(describe(error))
+    : failed(describe(error))
+

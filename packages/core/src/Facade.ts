@@ -1,0 +1,219 @@
+/**
+ * The Promise facade for callers who do not use Effect.
+ *
+ * ```ts
+ * const sdk = createTransientAccess({ regional, device, devices, regions })
+ * await sdk.start()
+ * const { grant, credentials } = await sdk.grant({ actor, deviceId: "r1", accessType: "ssh",
+ *   permission: "read-only", callerAddress: "203.0.113.7", ttlSeconds: 3600 })
+ * console.log(credentials?.sshCommand, revealPassword(credentials!))
+ * await sdk.revoke(actor, grant.id)
+ * await sdk.dispose()
+ * ```
+ *
+ * Failures reject with the typed error instances (`InvalidRequest`, `PolicyDenied`,
+ * `PortsExhausted`, `GrantNotFound`, …), so `instanceof` and `error._tag` both work.
+ * Defaults: in-memory store, queue and audit log, role-based policy. Every default is a
+ * layer that can be replaced (`@transient-access/adapter-store-postgres`, …).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "./AuditLog.ts"
+import type { IssuedCredentials } from "./Credentials.ts"
+import * as EngineConfig from "./EngineConfig.ts"
+import { sweepOnce } from "./ExpirySweep.ts"
+import type { Grant, GrantState } from "./Grant.ts"
+import * as Grants from "./Grants.ts"
+import type { GrantRequestEncoded } from "./GrantRequest.ts"
+import { GrantNotFound, GrantStore } from "./GrantStore.ts"
+import type { StoreStats } from "./GrantStore.ts"
+import type { DeviceGateway } from "./DeviceGateway.ts"
+import type { DeviceId, GrantId } from "./Ids.ts"
+import type { JobQueue } from "./JobQueue.ts"
+import * as MemoryGrantStore from "./MemoryGrantStore.ts"
+import * as MemoryJobQueue from "./MemoryJobQueue.ts"
+import * as Policy from "./Policy.ts"
+import * as PortAllocator from "./PortAllocator.ts"
+import { reconcileOnce } from "./Reconciler.ts"
+import type { ReconcileReport } from "./Reconciler.ts"
+import type { RegionalGateway } from "./RegionalGateway.ts"
+import * as Topology from "./Topology.ts"
+import * as Workers from "./Workers.ts"
+
+/**
+ * How to build an SDK instance. `regional` and `device` are required; the rest defaults
+ * to the embedded, in-memory implementations.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TransientAccessOptions {
+  readonly regional: Layer.Layer<RegionalGateway, unknown>
+  readonly device: Layer.Layer<DeviceGateway, unknown>
+  /** Static inventory (or pass `directory`). */
+  readonly devices?: ReadonlyArray<Topology.Device>
+  readonly regions?: ReadonlyArray<Topology.Region>
+  readonly directory?: Layer.Layer<Topology.DeviceDirectory | Topology.RegionDirectory, unknown>
+  readonly store?: Layer.Layer<GrantStore, unknown>
+  readonly queue?: Layer.Layer<JobQueue, unknown>
+  readonly policy?: Layer.Layer<Policy.Policy, unknown>
+  readonly audit?: Layer.Layer<AuditLog.AuditLog, unknown>
+  readonly settings?: Partial<EngineConfig.EngineSettings>
+  /** Consumer name of this process's job runner (default: random). */
+  readonly workerName?: string
+}
+
+/**
+ * A grant request through the facade.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type GrantInput = GrantRequestEncoded & {
+  readonly actor: Policy.Actor
+  readonly callerAddress?: string
+  readonly idempotencyKey?: string
+}
+
+/**
+ * The services an SDK instance runs with (for Effect users of `runtime`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Services =
+  | Grants.Grants
+  | GrantStore
+  | JobQueue
+  | RegionalGateway
+  | DeviceGateway
+  | Topology.DeviceDirectory
+  | Topology.RegionDirectory
+  | Policy.Policy
+  | AuditLog.AuditLog
+  | PortAllocator.PortAllocator
+
+/**
+ * An SDK instance.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TransientAccess {
+  readonly grant: (input: GrantInput) => Promise<Grants.GrantResult>
+  readonly revoke: (actor: Policy.Actor, grantId: string) => Promise<Grant>
+  readonly forceRevoke: (actor: Policy.Actor, grantId: string, note: string) => Promise<Grant>
+  readonly get: (actor: Policy.Actor, grantId: string) => Promise<Grant>
+  readonly list: (
+    actor: Policy.Actor,
+    filter?: { readonly deviceId?: string; readonly states?: ReadonlyArray<GrantState>; readonly limit?: number }
+  ) => Promise<ReadonlyArray<Grant>>
+  readonly audit: (filter?: { readonly grantId?: string; readonly limit?: number }) => Promise<ReadonlyArray<AuditLog.AuditEvent>>
+  readonly stats: () => Promise<StoreStats>
+  /** Runs one expiry sweep now; returns how many grants it moved to revoking. */
+  readonly sweep: () => Promise<number>
+  /** Runs one reconciler pass now. */
+  readonly reconcile: () => Promise<ReconcileReport>
+  /** Starts the background workers (idempotent). */
+  readonly start: () => Promise<void>
+  /** Stops the background workers (idempotent). */
+  readonly stop: () => Promise<void>
+  /** Stops the workers and releases every resource. */
+  readonly dispose: () => Promise<void>
+  /** The Effect runtime, for callers who want to run Effects against the same services. */
+  readonly runtime: ManagedRuntime.ManagedRuntime<Services, unknown>
+}
+
+/**
+ * Reveals the password of issued credentials (show it once, never log it).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const revealPassword = (credentials: IssuedCredentials): string => Redacted.value(credentials.password)
+
+/**
+ * Builds the full layer of an SDK instance from the options.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: TransientAccessOptions): Layer.Layer<Services, unknown> => {
+  const directory = options.directory ??
+    Topology.layerStatic({ devices: options.devices ?? [], regions: options.regions ?? [] })
+  const base = Layer.mergeAll(
+    options.store ?? MemoryGrantStore.layerEphemeral,
+    options.queue ?? MemoryJobQueue.layer(),
+    options.regional,
+    options.device,
+    directory,
+    options.policy ?? Policy.layerRoles,
+    options.audit ?? AuditLog.layerMemory()
+  )
+  const engine = Layer.mergeAll(Grants.layer).pipe(Layer.provideMerge(PortAllocator.layer), Layer.provideMerge(base))
+  return engine.pipe(Layer.provide(Layer.succeed(EngineConfig.EngineConfig, EngineConfig.make(options.settings))))
+}
+
+/**
+ * Creates an SDK instance. Nothing is built until the first call.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const createTransientAccess = (options: TransientAccessOptions): TransientAccess => {
+  const settings = EngineConfig.make(options.settings)
+  const runtime = ManagedRuntime.make(layer(options))
+  const run = <A, E>(effect: Effect.Effect<A, E, Services>): Promise<A> =>
+    runtime.runPromise(effect.pipe(Effect.provideService(EngineConfig.EngineConfig, settings)))
+  let workers: Fiber.Fiber<unknown, unknown> | undefined
+  const grantId = (value: string) => value as GrantId
+
+  const stop = async () => {
+    const fiber = workers
+    workers = undefined
+    if (fiber !== undefined) await Effect.runPromise(Fiber.interrupt(fiber))
+  }
+
+  return {
+    grant: ({ actor, callerAddress, idempotencyKey, ...request }) =>
+      run(Grants.Grants.use((grants) => grants.grant(actor, request, { callerAddress, idempotencyKey }))),
+    revoke: (actor, id) => run(Grants.Grants.use((grants) => grants.revoke(actor, grantId(id)))),
+    forceRevoke: (actor, id, note) => run(Grants.Grants.use((grants) => grants.forceRevoke(actor, grantId(id), note))),
+    get: (actor, id) =>
+      /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id)
+        ? run(Grants.Grants.use((grants) => grants.get(actor, grantId(id))))
+        : Promise.reject(new GrantNotFound({ grantId: id })),
+    list: (actor, filter = {}) =>
+      run(Grants.Grants.use((grants) =>
+        grants.list(actor, {
+          ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId as DeviceId } : {}),
+          ...(filter.states !== undefined ? { states: filter.states } : {}),
+          ...(filter.limit !== undefined ? { limit: filter.limit } : {})
+        })
+      )),
+    audit: (filter = {}) => run(AuditLog.AuditLog.use((audit) => audit.list(filter))),
+    stats: () => run(GrantStore.use((store) => store.stats)),
+    sweep: () => run(sweepOnce()),
+    reconcile: () => run(reconcileOnce()),
+    start: async () => {
+      if (workers !== undefined) return
+      await runtime.runPromise(Effect.void)
+      workers = runtime.runFork(
+        Workers.run(options.workerName === undefined ? {} : { consumer: options.workerName }).pipe(
+          Effect.provideService(EngineConfig.EngineConfig, settings)
+        )
+      )
+    },
+    stop,
+    dispose: async () => {
+      await stop()
+      await runtime.dispose()
+    },
+    runtime
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The job runner: takes deliveries from the queue, executes them and settles them.
+ *
+ * - `Done` → ack, and the job leaves the outbox.
+ * - `Retry` → redelivered after an exponential, jittered delay. A create that keeps
+ *   failing past `provisionAttempts` is compensated (the grant is revoked as `failed`); a
+ *   remove that keeps failing past `stuckAfterAttempts` flags the grant `revokeStuck`
+ *   (audited, visible in stats) and is retried forever.
+ * - `Failed` → a create is compensated at once; a remove is retried anyway (removal never
+ *   gives up).
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import { AuditLog } from "./AuditLog.ts"
+import { EngineConfig } from "./EngineConfig.ts"
+import type { EngineSettings } from "./EngineConfig.ts"
+import { execute, recordProgress } from "./Executor.ts"
+import type { Outcome } from "./Executor.ts"
+import { revokeGrant } from "./Grants.ts"
+import { GrantStore } from "./GrantStore.ts"
+import { JobQueue } from "./JobQueue.ts"
+import type { Delivery } from "./JobQueue.ts"
+
+const isCreate = (type: string) => type === "nat.open" || type === "user.create" || type === "forward.open"
+
+/**
+ * The redelivery delay after `attempt` failed runs: `retryBaseMs · 2^(attempt-1)`, capped
+ * at `retryMaxMs`, with "equal jitter" (uniform in [d/2, d]).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const retryDelay = (settings: EngineSettings, attempt: number) =>
+  Effect.gen(function*() {
+    const ceiling = Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.min(attempt - 1, 30))
+    const jitter = yield* Random.next
+    return Math.round(ceiling / 2 + (ceiling / 2) * jitter)
+  })
+
+/** In-run retries of store hiccups before the delivery is handed back to the queue. */
+const storeRetry = Schedule.exponential("50 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 3 }))
+
+/**
+ * Executes one delivery and settles it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const handle = Effect.fn("JobRunner.handle")(function*(delivery: Delivery) {
+  const settings = yield* EngineConfig
+  const store = yield* GrantStore
+  const audit = yield* AuditLog
+  const job = delivery.job
+  const outcome: Outcome = yield* execute(job).pipe(
+    Effect.retry(storeRetry),
+    Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Retry", reason: `${error._tag}: ${error.message}` }))
+  )
+  const now = yield* Clock.currentTimeMillis
+  if (outcome._tag === "Done") {
+    yield* store.completeJobs([job.id]).pipe(Effect.ignore)
+    return yield* delivery.ack
+  }
+  if (isCreate(job.type) && (outcome._tag === "Failed" || delivery.attempt >= settings.provisionAttempts)) {
+    yield* audit.record({
+      at: now,
+      actor: "system",
+      action: "grant.provision-failed",
+      grantId: job.grantId,
+      details: { job: job.type, attempts: delivery.attempt, reason: outcome.reason }
+    })
+    const revoked = yield* Effect.result(revokeGrant(job.grantId, "failed", "system"))
+    if (revoked._tag === "Failure" && revoked.failure._tag === "StoreError") {
+      return yield* delivery.retry(yield* retryDelay(settings, delivery.attempt))
+    }
+    yield* store.completeJobs([job.id]).pipe(Effect.ignore)
+    return yield* delivery.ack
+  }
+  if (!isCreate(job.type)) {
+    const found = yield* store.get(job.grantId).pipe(Effect.orElseSucceed(() => Option.none()))
+    if (Option.isSome(found)) {
+      const attempts = found.value.progress.revokeAttempts + 1
+      const stuck = attempts >= settings.stuckAfterAttempts
+      if (stuck && !found.value.progress.revokeStuck) {
+        yield* audit.record({
+          at: now,
+          actor: "system",
+          action: "grant.revoke-stuck",
+          grantId: job.grantId,
+          details: { job: job.type, attempts, reason: outcome.reason }
+        })
+        yield* Effect.logWarning("revoke stuck; retrying forever").pipe(
+          Effect.annotateLogs({ grantId: job.grantId, job: job.type, attempts })
+        )
+      }
+      yield* recordProgress(job.grantId, { revokeAttempts: attempts, revokeStuck: stuck }).pipe(Effect.ignore)
+    }
+  }
+  return yield* delivery.retry(yield* retryDelay(settings, delivery.attempt))
+})
+
+/**
+ * Polls once and handles every delivery concurrently (one per target); returns how many
+ * were handled.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const runOnce = Effect.fn("JobRunner.runOnce")(function*(options: {
+  readonly consumer: string
+  readonly max?: number
+  readonly wait?: number
+}) {
+  const queue = yield* JobQueue
+  const settings = yield* EngineConfig
+  const deliveries = yield* queue.poll({
+    consumer: options.consumer,
+    max: options.max ?? settings.jobConcurrency,
+    ...(options.wait !== undefined ? { wait: options.wait } : {})
+  })
+  yield* Effect.forEach(
+    deliveries,
+    (delivery) =>
+      handle(delivery).pipe(
+        Effect.catchCause((cause) => Effect.logError("job handling failed; the queue will redeliver", cause))
+      ),
+    { concurrency: "unbounded", discard: true }
+  )
+  return deliveries.length
+})

@@ -1,0 +1,15 @@
+/**
+ * Test kit of the core: the contract suite of every port (run them against your adapter),
+ * the model-based test of the sagas, a manual clock and fixtures.
+ *
+ * Requires `vitest`, `@effect/vitest` and `fast-check` (optional peer dependencies).
+ *
+ * @since 0.1.0
+ */
+export * as DeviceGatewaySuite from "./DeviceGatewaySuite.ts"
+export * as Fixtures from "./fixtures.ts"
+export * as GrantStoreSuite from "./GrantStoreSuite.ts"
+export * as JobQueueSuite from "./JobQueueSuite.ts"
+export * as ManualClock from "./ManualClock.ts"
+export * as ModelTest from "./ModelTest.ts"
+export * as RegionalGatewaySuite from "./RegionalGatewaySuite.ts"
