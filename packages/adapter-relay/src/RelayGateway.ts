@@ -20,12 +20,15 @@
  * @since 0.1.0
  */
 import { RegionalGateway, TargetError, type Topology } from "@transient-access/core"
+import { Cidr } from "./internal/coreBridge.ts"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import { type RelayConnection, RelayPath } from "./internal/relayPath.ts"
 import { sourceAllows } from "./internal/sourceFilter.ts"
@@ -64,6 +67,8 @@ export class Relay extends Context.Service<Relay, {
   readonly connections: Effect.Effect<ReadonlyArray<RelayConnection>>
   /** Connections refused so far (source outside the CIDR, or after the stop time). */
   readonly refused: Effect.Effect<number>
+  /** Every held path with the listening state node reports for its server (stopped paths: false). */
+  readonly listening: Effect.Effect<ReadonlyArray<RegionalGateway.NatPath & { readonly listening: boolean }>>
 }>()("@transient-access/adapter-relay/Relay") {}
 
 const gatewayError = (
@@ -76,6 +81,21 @@ const gatewayError = (
 const listenErrorReason = (error: unknown): TargetError.TargetErrorReason => {
   const code = (error as { readonly code?: unknown }).code
   return code === "EACCES" || code === "EADDRNOTAVAIL" ? "Rejected" : "Unknown"
+}
+
+const anySource: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySource: true }
+const isNatPath = Schema.is(RegionalGateway.NatPath)
+
+/** Why `path` cannot be opened in `region` (only canonical, in-range input is relayed). */
+const invalidPath = (region: Topology.Region, path: RegionalGateway.NatPath): string | undefined => {
+  if (!isNatPath(path)) return "malformed path"
+  if (path.regionId !== region.id) return `path of region ${path.regionId} sent to region ${region.id}`
+  const source = Cidr.parseResult(path.source, anySource)
+  if (Result.isFailure(source) || source.success.cidr !== path.source) return `source ${JSON.stringify(path.source)} is not a canonical CIDR`
+  if (Cidr.canonicalAddress(path.target.address) !== path.target.address) {
+    return `target address ${JSON.stringify(path.target.address)} is not a canonical address`
+  }
+  return undefined
 }
 
 /**
@@ -114,6 +134,9 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
   const fence = (region: Topology.Region, revision: number) =>
     Effect.suspend(() => {
       const recorded = revisions.get(region.id) ?? 0
+      if (!Number.isInteger(revision) || revision < 0) {
+        return Effect.fail(gatewayError(region, "Rejected", `revision must be a non-negative integer, got ${revision}`))
+      }
       return revision < recorded
         ? Effect.fail(gatewayError(region, "StaleRevision", `revision ${revision} is older than recorded ${recorded}`))
         : Effect.void
@@ -147,6 +170,8 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     path: RegionalGateway.NatPath,
     revision: number
   ) {
+    const invalid = invalidPath(region, path)
+    if (invalid !== undefined) return yield* gatewayError(region, "Rejected", invalid)
     yield* fence(region, revision)
     const existing = paths.get(path.publicPort)
     if (existing !== undefined) {
@@ -156,6 +181,9 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
       existing.path = path
       yield* scheduleStop(existing)
       return yield* record(region, revision)
+    }
+    for (const [port, other] of [...paths]) {
+      if (other.path.regionId === region.id && other.path.grantId === path.grantId) yield* remove(port) // the grant moved
     }
     const entry = new RelayPath(path, pathOptions)
     if (path.stopAt > clock.currentTimeMillisUnsafe()) {
@@ -175,6 +203,9 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     target: { readonly grantId: string; readonly publicPort: number },
     revision: number
   ) {
+    if (!Number.isInteger(target.publicPort) || target.publicPort < 1 || target.publicPort > 65_535) {
+      return yield* gatewayError(region, "Rejected", `public port ${target.publicPort} is out of range`)
+    }
     yield* fence(region, revision)
     for (const [port, entry] of [...paths]) {
       if (entry.path.regionId === region.id && entry.path.grantId === target.grantId) yield* remove(port)
@@ -195,7 +226,8 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     connections: Effect.sync(() =>
       [...paths.values()].flatMap((entry) => [...entry.connections.values()].map(({ info }) => info))
     ),
-    refused: Effect.sync(() => refused)
+    refused: Effect.sync(() => refused),
+    listening: Effect.sync(() => [...paths.values()].map((entry) => ({ ...entry.path, listening: entry.server.listening })))
   })
 
   return { gateway, relay }
