@@ -52,7 +52,7 @@ export const raw = (text: string): Arg => ({ raw: text })
 const renderArg = (value: Arg): string => (typeof value === "string" ? quote(value) : value.raw)
 
 /**
- * Renders one command: `/menu path verb positional… name=value…`. Paths use spaces so the
+ * Renders one command: `/menu path verb name=value… positional…`. Paths use spaces so the
  * text runs on v6 and v7 consoles [OBS C5].
  *
  * @category constructors
@@ -64,13 +64,14 @@ export const command = (
   args: Readonly<Record<string, Arg | undefined>> = {},
   positional: ReadonlyArray<Arg> = []
 ): string => {
-  const parts = [`/${menu.join(" ")}`, verb, ...positional.map(renderArg)]
+  const parts = [`/${menu.join(" ")}`, verb]
   for (const [name, value] of Object.entries(args)) {
     if (value === undefined) continue
     if (!/^[a-z.][a-z0-9-]*$/.test(name)) throw new Error(`invalid argument name ${name}`)
     parts.push(`${name}=${renderArg(value)}`)
   }
-  return parts.join(" ")
+  // positional arguments last, so a `where …` clause ends the command
+  return [...parts, ...positional.map(renderArg)].join(" ")
 }
 
 /**

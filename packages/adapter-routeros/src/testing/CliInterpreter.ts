@@ -181,8 +181,12 @@ export class CliInterpreter {
         )
       )
       if (verb === "find") return rows.map((row) => row[".id"] ?? "")
-      if (flags.has("as-value")) return rows.map((row) => Object.entries(row).map(([k, v]) => `${k}=${v}`).join(";"))
-      scope.output += this.printTerse(rows)
+      const proplist = attrs.get("proplist")?.split(",")
+      const shown = proplist === undefined
+        ? rows
+        : rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => key === "disabled" || proplist.includes(key))))
+      if (flags.has("as-value")) return shown.map((row) => Object.entries(row).map(([k, v]) => `${k}=${v}`).join(";"))
+      scope.output += this.printTerse(shown)
       return null
     }
     if (verb === "get") {

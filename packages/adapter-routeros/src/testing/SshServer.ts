@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import type * as net from "node:net"
 import ssh2 from "ssh2"
 import type { Connection, ServerChannel } from "ssh2"
 import type { CliInterpreter } from "./CliInterpreter.ts"
@@ -103,6 +104,9 @@ export const startSshServer = (
       })
     }
   })
+  // ssh2 keeps its net.Server in `_srv`: enable TCP_NODELAY like RouterOS' own stack would not
+  // delay small replies (otherwise every exec waits for a delayed ACK, ~40 ms).
+  ;(server as unknown as { _srv: net.Server })._srv.on("connection", (socket: net.Socket) => socket.setNoDelay(true))
   const previous = faults.onOffline
   faults.onOffline = () => {
     previous()
