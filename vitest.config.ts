@@ -5,7 +5,10 @@ export default defineConfig({
     projects: ["packages/*", "examples/*"],
     coverage: {
       provider: "v8",
-      include: ["packages/core/src/**"],
+      // Coverage is reported for the core (the issue's ≥ 90 % lines target).
+      root: "packages/core",
+      include: ["src/**"],
+      exclude: ["src/testing/**"],
       reporter: ["text-summary", "text"]
     }
   }
