@@ -8,6 +8,7 @@ import { JobQueue } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
 import type { Engine } from "./Engine.ts"
 import type { TakenEntry } from "./replies.ts"
 
@@ -26,27 +27,30 @@ const toDelivery = (
   deadLetter: (reason) => engine.settle(target, token, [{ mode: "dead", entry, reason }], true)
 })
 
-/** Takes one target: a delivery, or nothing (the ready set is updated either way). */
+/** What polling found out about one target: its new ready-set entry and maybe a delivery. */
+interface Outcome {
+  readonly resolve: readonly [string, string, number]
+  readonly delivery: JobQueue.Delivery | null
+}
+
+/** Takes one target: a delivery or nothing, and when the target may have work next. */
 const takeOne = Effect.fnUntraced(function*(
   engine: Engine,
   consumer: string,
   candidate: { readonly target: string; readonly version: string }
 ) {
   const { target, version } = candidate
+  const outcome = (wakeAt: number, delivery: JobQueue.Delivery | null = null): Outcome => ({
+    resolve: [target, version, wakeAt],
+    delivery
+  })
   // Rejected (corrupt or exhausted) entries are dead-lettered and the next one is taken.
   while (true) {
     const taken = yield* engine.take(target, consumer, 1)
-    if (taken._tag === "Idle") {
-      yield* engine.resolve([[target, version, -1]])
-      return null
-    }
-    if (taken._tag === "Later") {
-      yield* engine.resolve([[target, version, taken.wakeAt]])
-      return null
-    }
-    yield* engine.resolve([[target, version, taken.leaseUntil]])
+    if (taken._tag === "Idle") return outcome(-1)
+    if (taken._tag === "Later") return outcome(taken.wakeAt)
     const entry = taken.entries[0]
-    if (entry === undefined) return null
+    if (entry === undefined) return outcome(taken.leaseUntil)
     const checked = engine.check(target, entry)
     if (checked._tag === "Reject") {
       yield* engine.settle(target, taken.token, [{ mode: "dead", entry, reason: checked.reason }], true)
@@ -62,22 +66,24 @@ const takeOne = Effect.fnUntraced(function*(
         attempt: entry.attempt
       })
     }
-    return toDelivery(engine, target, taken.token, entry, checked.job)
+    return outcome(taken.leaseUntil, toDelivery(engine, target, taken.token, entry, checked.job))
   }
 })
 
 /** One pass over the due targets, taking at most `max` deliveries. */
 const pollOnce = Effect.fnUntraced(function*(engine: Engine, consumer: string, max: number) {
-  const found = yield* engine.candidates(max * 2 + 8)
+  // Consumers read the same oldest candidates; shuffling spreads them over the targets.
+  const found = yield* Random.shuffle(yield* engine.candidates(max * 4 + 8))
   const deliveries: Array<JobQueue.Delivery> = []
   let next = 0
   while (deliveries.length < max && next < found.length) {
     const batch = found.slice(next, next + (max - deliveries.length))
     next += batch.length
-    const results = yield* Effect.forEach(batch, (candidate) => takeOne(engine, consumer, candidate), {
+    const outcomes = yield* Effect.forEach(batch, (candidate) => takeOne(engine, consumer, candidate), {
       concurrency: "unbounded"
     })
-    for (const delivery of results) if (delivery !== null) deliveries.push(delivery)
+    yield* engine.resolve(outcomes.map((outcome) => outcome.resolve))
+    for (const outcome of outcomes) if (outcome.delivery !== null) deliveries.push(outcome.delivery)
   }
   return deliveries
 })
