@@ -19,14 +19,19 @@ export const regionOf = (topology: Topology, id = "region-test"): Core.Region =>
   tunnelAddress: topology.tunnelAddress
 })
 
-/** The gateway layer for a backend, running commands in the regional namespace. */
+/** A runner that executes locally inside the regional namespace. */
+export const localRunner = (topology: Topology): Layer.Layer<CommandRunner.CommandRunner> =>
+  CommandRunner.layerLocal({ prefix: ["ip", "netns", "exec", topology.regional] })
+
+/** The gateway layer for a backend, by default running commands locally in the regional namespace. */
 export const gatewayLayer = (
   topology: Topology,
   backend: "iptables" | "nftables",
+  runner: Layer.Layer<CommandRunner.CommandRunner, unknown> = localRunner(topology),
   options: Partial<NetfilterGateway.NetfilterOptions> = {}
 ) =>
   NetfilterGateway.layer({ backend, cidrPolicy: { minPrefixV4: 8, minPrefixV6: 32, allowAnySource: false }, ...options }).pipe(
-    Layer.provide(CommandRunner.layerLocal({ prefix: ["ip", "netns", "exec", topology.regional] }))
+    Layer.provide(runner)
   )
 
 /** A runtime holding one gateway. */

@@ -118,23 +118,32 @@ export const destroyTopology = async (topology: Topology | undefined): Promise<v
   }
 }
 
-const supportFile = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+/** Absolute path of a file in this folder. */
+export const supportFile = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
 /** Spawns a helper in a namespace and waits for its first line of output. */
-export const spawnIn = async (topology: Topology, ns: string, argv: ReadonlyArray<string>, ready?: RegExp): Promise<ChildProcess> => {
-  const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", "pipe", "inherit"] })
+export const spawnIn = async (
+  topology: Topology,
+  ns: string,
+  argv: ReadonlyArray<string>,
+  ready?: RegExp,
+  readyOn: "stdout" | "stderr" = "stdout"
+): Promise<ChildProcess> => {
+  const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", "pipe", readyOn === "stderr" ? "pipe" : "inherit"] })
   topology.processes.push(child)
   if (ready) {
     await new Promise<void>((resolve, reject) => {
       let seen = ""
+      const stream = readyOn === "stderr" ? child.stderr : child.stdout
       const onData = (chunk: Buffer) => {
         seen += chunk.toString("utf8")
         if (ready.test(seen)) {
-          child.stdout?.off("data", onData)
+          stream?.off("data", onData)
+          stream?.resume()
           resolve()
         }
       }
-      child.stdout?.on("data", onData)
+      stream?.on("data", onData)
       child.once("exit", (code) => reject(new Error(`${argv.join(" ")} exited ${code} before it was ready`)))
     })
   }
