@@ -1,0 +1,196 @@
+/**
+ * The REST API over the SDK facade: create a grant on a device, list a device's grants, get
+ * one, revoke one, read the audit log, list sites. Every body and query is decoded with a
+ * Schema before the SDK sees it (unknown keys are refused); every failure is problem+json.
+ *
+ * @since 0.1.0
+ */
+import type { Grant, Policy } from "@transient-access/core"
+import { Cidr, type Facade, GrantRequest } from "./internal/coreBridge.ts"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import express, { type NextFunction, type Request, type Response, type Router } from "express"
+import type { ApiKeys } from "./ApiKeys.ts"
+import type { Inventory } from "./Inventory.ts"
+import { HttpProblem } from "./Problem.ts"
+import { presentGrant, presentGrantResult } from "./Present.ts"
+
+/**
+ * What the API needs.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ApiOptions {
+  readonly sdk: Facade.TransientAccess
+  readonly apiKeys: ApiKeys
+  readonly inventory: Inventory
+}
+
+/**
+ * The body of `POST /api/devices/{deviceId}/grants`: the core's `GrantRequest` without the
+ * device id (it comes from the path).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CreateGrantBody = GrantRequest.GrantRequest.mapFields(({ deviceId: _deviceId, ...fields }) => fields)
+
+/**
+ * Query of `GET /api/devices/{deviceId}/grants`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const ListGrantsQuery = Schema.Struct({
+  /** Comma-separated states; default every state. */
+  states: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^(pending|active|revoking|revoked)(,(pending|active|revoking|revoked)){0,3}$/))),
+  limit: Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 500 })))
+})
+
+/**
+ * Query of `GET /api/audit`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const AuditQuery = Schema.Struct({
+  grantId: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/))),
+  limit: Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 1000 })))
+})
+
+const strict = { errors: "all", onExcessProperty: "error" } as const
+
+/** Decodes `input` or throws an `InvalidRequest` problem naming the first offending field. */
+export const decodeOrThrow = <S extends Schema.ConstraintDecoder<unknown>>(schema: S, input: unknown): S["Type"] => {
+  const result = Schema.decodeUnknownResult(schema, strict)(input)
+  if (Result.isSuccess(result)) return result.success
+  const message = result.failure.message
+  const field = /at \["([^"]+)"\]/.exec(message)?.[1]
+  throw new HttpProblem("InvalidRequest", message.slice(0, 500), field)
+}
+
+/**
+ * The caller's address as the SDK wants it (IPv4-mapped IPv6 unwrapped), honouring the
+ * app's `trust proxy` setting through `req.ip`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const callerAddress = (request: Request): string | undefined => {
+  const address = request.ip ?? request.socket.remoteAddress
+  return address === undefined ? undefined : Cidr.canonicalAddress(address)
+}
+
+/** Reads the actor from `Authorization: Bearer <key>` or `X-API-Key`. */
+const authenticate = (apiKeys: ApiKeys) => (request: Request, response: Response, next: NextFunction) => {
+  const header = request.get("authorization")
+  const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : request.get("x-api-key")
+  const actor = presented === undefined || presented === "" ? undefined : apiKeys.lookup(presented)
+  if (actor === undefined) {
+    next(new HttpProblem("Unauthorized", "send an API key as 'Authorization: Bearer <key>'"))
+    return
+  }
+  response.locals["actor"] = actor
+  next()
+}
+
+const actorOf = (response: Response): Policy.Actor => response.locals["actor"] as Policy.Actor
+
+const requireJsonObject = (request: Request): Record<string, unknown> => {
+  if (!request.is("application/json")) throw new HttpProblem("UnsupportedMediaType", "send a JSON object with Content-Type: application/json")
+  const body: unknown = request.body
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpProblem("InvalidRequest", "the body must be a JSON object")
+  }
+  return body as Record<string, unknown>
+}
+
+const pathParameter = (request: Request, name: string): string => {
+  const value = request.params[name]
+  if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(value)) {
+    throw new HttpProblem("NotFound", `no such ${name}`)
+  }
+  return value
+}
+
+const idempotencyKey = (request: Request): string | undefined => {
+  const key = request.get("idempotency-key")
+  if (key === undefined) return undefined
+  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpProblem("InvalidRequest", "Idempotency-Key must be 1-128 printable ASCII characters", "Idempotency-Key")
+  return key
+}
+
+/**
+ * The `/api` router (mount it after `express.json`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeApiRouter = (options: ApiOptions): Router => {
+  const { inventory, sdk } = options
+  const router = express.Router()
+  router.use(authenticate(options.apiKeys))
+
+  router.get("/me", (request, response) => {
+    const actor = actorOf(response)
+    response.json({ actor: { id: actor.id, roles: actor.roles }, callerAddress: callerAddress(request) ?? null })
+  })
+
+  router.get("/sites", (_request, response) => {
+    response.json({ sites: inventory.sites })
+  })
+
+  router.post("/devices/:deviceId/grants", async (request, response) => {
+    const deviceId = pathParameter(request, "deviceId")
+    const body = decodeOrThrow(CreateGrantBody, requireJsonObject(request))
+    const key = idempotencyKey(request)
+    const address = callerAddress(request)
+    const result = await sdk.grant({
+      ...body,
+      deviceId,
+      actor: actorOf(response),
+      ...(address !== undefined ? { callerAddress: address } : {}),
+      ...(key !== undefined ? { idempotencyKey: key } : {})
+    })
+    response.status(result.replayed ? 200 : 201).json(presentGrantResult(result))
+  })
+
+  router.get("/devices/:deviceId/grants", async (request, response) => {
+    const deviceId = pathParameter(request, "deviceId")
+    const query = decodeOrThrow(ListGrantsQuery, request.query)
+    const states = query.states?.split(",") as ReadonlyArray<Grant.GrantState> | undefined
+    const grants = await sdk.list(actorOf(response), {
+      deviceId,
+      ...(states !== undefined ? { states } : {}),
+      limit: query.limit ?? 100
+    })
+    response.json({ grants: grants.map(presentGrant) })
+  })
+
+  router.get("/grants/:grantId", async (request, response) => {
+    const grant = await sdk.get(actorOf(response), pathParameter(request, "grantId"))
+    response.json({ grant: presentGrant(grant) })
+  })
+
+  router.delete("/grants/:grantId", async (request, response) => {
+    const grant = await sdk.revoke(actorOf(response), pathParameter(request, "grantId"))
+    response.json({ grant: presentGrant(grant) })
+  })
+
+  router.get("/audit", async (request, response) => {
+    const query = decodeOrThrow(AuditQuery, request.query)
+    const actor = actorOf(response)
+    if (query.grantId !== undefined) await sdk.get(actor, query.grantId) // read permission on that grant
+    else if (!actor.roles.includes("admin") && !actor.roles.includes("operator")) {
+      throw new HttpProblem("PolicyDenied", "only admins and operators may read the whole audit log")
+    }
+    const events = await sdk.audit({
+      ...(query.grantId !== undefined ? { grantId: query.grantId } : {}),
+      limit: query.limit ?? 100
+    })
+    response.json({ events })
+  })
+
+  return router
+}

@@ -1,0 +1,74 @@
+/**
+ * Starts the whole example: wiring (store, queue, relay, devices), the SDK and its workers,
+ * and the HTTP server. `main.ts` and the tests both start it through `startServer`.
+ *
+ * @since 0.1.0
+ */
+import { Facade } from "./internal/coreBridge.ts"
+import * as Redacted from "effect/Redacted"
+import * as Option from "effect/Option"
+import type * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { type ApiKeyEntry, generateApiKey, makeApiKeys, parseApiKeys } from "./ApiKeys.ts"
+import { makeApp } from "./App.ts"
+import type { Settings } from "./Settings.ts"
+import { makeWiring, type Wiring } from "./Wiring.ts"
+
+/**
+ * A running server.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunningServer {
+  readonly url: string
+  /** The configured keys (the demo's generated admin key when none were configured). */
+  readonly apiKeys: ReadonlyArray<ApiKeyEntry>
+  readonly sdk: Facade.TransientAccess
+  readonly wiring: Wiring
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Starts the server with `settings`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const startServer = async (settings: Settings): Promise<RunningServer> => {
+  const apiKeys = Option.isSome(settings.apiKeys)
+    ? parseApiKeys(Redacted.value(settings.apiKeys.value))
+    : parseApiKeys(`${generateApiKey()}=demo-admin:admin`)
+  const wiring = await makeWiring(settings)
+  const sdk = Facade.createTransientAccess(wiring.sdkOptions)
+  try {
+    await sdk.start()
+  } catch (error) {
+    await wiring.close()
+    throw error
+  }
+  const app = makeApp({
+    sdk,
+    apiKeys: makeApiKeys(apiKeys),
+    inventory: wiring.inventory,
+    trustedProxies: settings.trustedProxies,
+    onInternalError: (error) => console.error("internal error:", error instanceof Error ? error.stack : error)
+  })
+  const server = await new Promise<Http.Server>((resolve, reject) => {
+    const listening = app.listen(settings.port, settings.host, (error?: Error) => (error ? reject(error) : resolve(listening)))
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+  return {
+    url: `http://${host}:${address.port}`,
+    apiKeys,
+    sdk,
+    wiring,
+    stop: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await sdk.dispose()
+      await wiring.close()
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The text `pnpm demo` prints: where the dashboard is, the API key, and a copy-paste
+ * walkthrough (curl → ssh → revoke → ssh refused).
+ *
+ * @since 0.1.0
+ */
+import type { Inventory } from "./Inventory.ts"
+
+/**
+ * Renders the walkthrough.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const walkthrough = (input: { readonly url: string; readonly apiKey: string; readonly inventory: Inventory }): string => {
+  const device = input.inventory.sites[0]?.devices[0]?.id ?? "rtr-1"
+  const devices = input.inventory.sites.map((site) => `  ${site.name}: ${site.devices.map((d) => d.id).join(", ")}`).join("\n")
+  return `
+Transient Access demo is running.
+
+  Dashboard: ${input.url}/#key=${input.apiKey}
+  API key:   ${input.apiKey}   (role admin)
+  OpenAPI:   ${input.url}/openapi.json
+
+Simulated devices:
+${devices}
+
+Walkthrough (copy-paste into another terminal):
+
+  export TA_URL=${input.url} TA_KEY=${input.apiKey}
+
+  # 1. ask for 15 minutes of read-only SSH access from your own address
+  curl -s -X POST "$TA_URL/api/devices/${device}/grants" \\
+    -H "Authorization: Bearer $TA_KEY" -H "Content-Type: application/json" \\
+    -d '{"accessType":"ssh","permission":"read-only","ttlSeconds":900}' | tee /tmp/ta-grant.json
+
+  # 2. log in through the relay (the password is in the response, shown once)
+  GRANT=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).grant.id')
+  PASS=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).credentials.password')
+  CMD=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).credentials.sshCommand')
+  sshpass -p "$PASS" $CMD -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null /system identity print
+
+  # 3. revoke it
+  curl -s -X DELETE "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY"
+
+  # 4. the same login is now refused
+  sshpass -p "$PASS" $CMD -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null /system identity print
+
+  # audit trail
+  curl -s "$TA_URL/api/audit?grantId=$GRANT" -H "Authorization: Bearer $TA_KEY"
+
+Press Ctrl-C to stop.
+`
+}
