@@ -11,7 +11,8 @@
  *   text (`Cidr.parse` with `allowAnySource`), ports out of range (public ports also outside
  *   the region's range), a target address that is not canonical, a path for another
  *   region, or a second grant on an occupied public port;
- * - `open` is idempotent for the same grant (a changed spec replaces the path); `close` is
+ * - `open` is idempotent for the same grant; a changed spec replaces the path (a new
+ *   `stopAt` alone keeps established flows, any other change cuts them); `close` is
  *   idempotent, removes the grant's path and cuts its established flows;
  * - `list` returns every path, including those past their stop time.
  *
@@ -134,12 +135,12 @@ const decodePath = Schema.decodeUnknownExit(NatPath)
 
 const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65_535
 
-const samePath = (left: NatPath, right: NatPath): boolean =>
+/** Same port, source and target: established flows survive a change of `stopAt` only. */
+const sameRoute = (left: NatPath, right: NatPath): boolean =>
   left.publicPort === right.publicPort &&
   left.source === right.source &&
   left.target.address === right.target.address &&
-  left.target.port === right.target.port &&
-  left.stopAt === right.stopAt
+  left.target.port === right.target.port
 
 /** Why a path is invalid for `region`, or undefined when it is acceptable. */
 const invalidPath = (region: Region, path: NatPath): string | undefined => {
@@ -246,10 +247,9 @@ export const make = (): Effect.Effect<{
         const existing = state.paths.get(path.grantId)
         let changed = true
         if (existing === undefined) state.paths.set(path.grantId, { path: copy, flows: new Set() })
-        else if (samePath(existing.path, path)) changed = false
+        else if (sameRoute(existing.path, path) && existing.path.stopAt === path.stopAt) changed = false
         else {
-          if (existing.path.publicPort !== path.publicPort || existing.path.target.address !== path.target.address ||
-            existing.path.target.port !== path.target.port) cutFlows(existing)
+          if (!sameRoute(existing.path, path)) cutFlows(existing)
           existing.path = copy
         }
         state.revision = Math.max(state.revision, revision)

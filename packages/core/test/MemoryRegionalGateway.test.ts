@@ -85,6 +85,22 @@ describe("MemoryRegionalGateway kernel model (TestClock)", () => {
       assert.isFalse(yield* control.flowAlive(first.flowId), "a reopened path revived a cut flow")
     })))
 
+  it.effect("reopening a grant with a later stopAt keeps its flows; a changed source cuts them", () =>
+    provide(Effect.gen(function*() {
+      const gateway = yield* RegionalGateway
+      const control = yield* MemoryRegionalGatewayControl
+      yield* gateway.open(region, path("g1"), 1)
+      const flow = yield* control.connect(region.id, 40_001, "203.0.113.9")
+      if (!flow.forwarded) return assert.fail("not forwarded")
+      yield* gateway.open(region, path("g1", { stopAt: 90_000 }), 2)
+      yield* TestClock.setTime(60_000)
+      assert.isTrue(yield* control.flowAlive(flow.flowId))
+      assert.deepStrictEqual((yield* gateway.list(region)).map((p) => p.stopAt), [90_000])
+      yield* gateway.open(region, path("g1", { stopAt: 90_000, source: "198.51.100.0/24" }), 3)
+      assert.isFalse(yield* control.flowAlive(flow.flowId))
+      assert.lengthOf(yield* control.paths(region.id), 1)
+    })))
+
   it.effect("the kernel keeps enforcing while the control channel is offline", () =>
     provide(Effect.gen(function*() {
       const gateway = yield* RegionalGateway
