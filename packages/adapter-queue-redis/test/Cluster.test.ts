@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { suite } from "../../core/src/testing/JobQueueSuite.ts"
+import { JobQueueSuite } from "@transient-access/core/testing"
 import { RedisJobQueue, RedisKeys } from "../src/index.ts"
 import { corruptOn, ownServer, redisServerBinary, uniquePrefix } from "./utils.ts"
 import type { OwnServer } from "./utils.ts"
@@ -89,7 +89,7 @@ describe.skipIf(!redisServerBinary)("Redis Cluster (3 nodes on loopback)", () =>
     await Promise.all(nodes.map((node) => node.dispose()))
   })
 
-  suite("RedisJobQueue on a Cluster", clusterLayer, {
+  JobQueueSuite.suite("RedisJobQueue on a Cluster", clusterLayer, {
     leaseMs,
     propertyRuns: 8,
     corrupt: (jobId) => Effect.promise(() => corruptOn(cluster?.nodes("master") ?? [], prefix, jobId))

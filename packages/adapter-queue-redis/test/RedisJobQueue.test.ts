@@ -3,7 +3,7 @@
  */
 import { afterAll, describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
-import { suite } from "../../core/src/testing/JobQueueSuite.ts"
+import { JobQueueSuite } from "@transient-access/core/testing"
 import { RedisJobQueue } from "../src/index.ts"
 import { corruptPayload, dropPrefix, redactedUrl, redisUrl, uniquePrefix, unavailableReason } from "./utils.ts"
 
@@ -15,7 +15,7 @@ if (unavailableReason !== null) {
     it.skip(`skipped: ${unavailableReason}`, () => {})
   })
 } else {
-  suite(
+  JobQueueSuite.suite(
     "RedisJobQueue",
     RedisJobQueue.layer({ url: redactedUrl(), prefix, leaseMs, pollIntervalMs: 10 }),
     { leaseMs, corrupt: corruptPayload(prefix) }

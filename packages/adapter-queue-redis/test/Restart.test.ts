@@ -6,14 +6,12 @@
  *   republishes every job that was not completed, and delivery resumes.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { EngineConfig, GrantStore, Job, JobQueue } from "@transient-access/core"
+import { EngineConfig, GrantStore, Job, JobQueue, MemoryGrantStore, OutboxRelay } from "@transient-access/core"
+import { Fixtures } from "@transient-access/core/testing"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
-import * as MemoryGrantStore from "../../core/src/MemoryGrantStore.ts"
-import { relayOnce } from "../../core/src/OutboxRelay.ts"
-import { makeTestGrant } from "../../core/src/testing/fixtures.ts"
 import { RedisJobQueue } from "../src/index.ts"
 import { ownServer, redisServerBinary } from "./utils.ts"
 import type { OwnServer } from "./utils.ts"
@@ -88,7 +86,7 @@ describe.skipIf(!redisServerBinary)("Redis restarts", () => {
   it.live("data wiped (FLUSHALL): the outbox republishes and delivery resumes", () =>
     Effect.gen(function*() {
       const store = yield* GrantStore.GrantStore
-      const grants = Array.from({ length: 10 }, () => makeTestGrant())
+      const grants = Array.from({ length: 10 }, () => Fixtures.makeTestGrant())
       for (const grant of grants) {
         yield* store.insert({
           grant,
@@ -97,7 +95,7 @@ describe.skipIf(!redisServerBinary)("Redis restarts", () => {
           idempotency: Option.none()
         })
       }
-      const published = yield* relayOnce()
+      const published = yield* OutboxRelay.relayOnce()
       assert.strictEqual(published, grants.length * 2)
       yield* Effect.promise(async () => {
         const client = new Redis(server.url)
@@ -106,7 +104,7 @@ describe.skipIf(!redisServerBinary)("Redis restarts", () => {
       })
       const queue = yield* JobQueue.JobQueue
       assert.lengthOf(yield* queue.poll({ consumer: "drainer", max: 16, wait: "200 millis" }), 0, "Redis kept data")
-      const republished = yield* relayOnce()
+      const republished = yield* OutboxRelay.relayOnce()
       assert.strictEqual(republished, grants.length * 2, "the outbox did not republish the lost jobs")
       const delivered = yield* drain(grants.length * 2, 10_000, (job) => Effect.orDie(store.completeJobs([job.id])))
       const ids = [...delivered.values()].flat().sort()
