@@ -103,4 +103,19 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
       assert.strictEqual(revived?.attempt, 1)
       yield* revived!.ack
     }).pipe(Effect.provide(layer)))
+
+  it.live("the stored payload is exactly the Job: fields outside the schema (a password) never reach Redis", () =>
+    Effect.gen(function*() {
+      const queue = yield* JobQueue.JobQueue
+      const target = "device:life-secret"
+      const job = makeJob(target, 2_000)
+      const smuggled = { ...job, password: "hunter2-must-not-leak" } as Job.Job
+      yield* queue.publish([smuggled])
+      const stored = yield* Effect.promise(() => client.hget(RedisKeys.targetKeys(prefix, target).jobs, job.id))
+      assert.deepStrictEqual(JSON.parse(stored ?? "null"), { ...job })
+      assert.notInclude(stored ?? "", "hunter2")
+      const delivery = yield* next(target)
+      assert.deepStrictEqual(delivery?.job, job)
+      yield* delivery!.ack
+    }).pipe(Effect.provide(layer)))
 })
