@@ -64,7 +64,7 @@ export const command = (
   args: Readonly<Record<string, Arg | undefined>> = {},
   positional: ReadonlyArray<Arg> = []
 ): string => {
-  const parts = [`/${menu.join(" ")}`, verb]
+  const parts = menu.length === 0 ? [`/${verb}`] : [`/${menu.join(" ")}`, verb]
   for (const [name, value] of Object.entries(args)) {
     if (value === undefined) continue
     if (!/^[a-z.][a-z0-9-]*$/.test(name)) throw new Error(`invalid argument name ${name}`)

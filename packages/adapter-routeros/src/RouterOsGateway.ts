@@ -56,10 +56,16 @@ const usernamePattern = /^ta-[a-z0-9]{4,32}$/
  * @category constructors
  * @since 0.1.0
  */
-export const schedulerComment = (tag: string, expiresAt: number): string => `${tag};exp=${expiresAt}`
+export const schedulerComment = (tag: string, expiresAt: number): string => `${tag}|exp=${expiresAt}`
 
-const expiryOfComment = (comment: string | undefined): number | undefined => {
-  const match = /;exp=(\d+)$/.exec(comment ?? "")
+/**
+ * Reads the exact expiry back from an expiry entry's comment.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const expiryOfComment = (comment: string | undefined): number | undefined => {
+  const match = /\|exp=(\d+)$/.exec(comment ?? "")
   return match ? Number(match[1]) : undefined
 }
 

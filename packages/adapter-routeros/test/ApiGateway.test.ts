@@ -41,7 +41,7 @@ describe("RouterOS API push specifics", () => {
       assert.strictEqual(user.props.get("address"), "10.8.0.1/32")
       assert.strictEqual(user.props.get("comment"), `ta:${grantId}`)
       const entry = sim.state.scheduler.find(`ta-exp-${username}`)!
-      assert.strictEqual(entry.props.get("comment"), `ta:${grantId};exp=${expiresAt}`)
+      assert.strictEqual(entry.props.get("comment"), `ta:${grantId}|exp=${expiresAt}`)
       assert.strictEqual(entry.props.get("interval"), "0s")
       const runAt = Date.parse(`${entry.props.get("start-date")}T${entry.props.get("start-time")}Z`)
       assert.isTrue(runAt >= expiresAt && runAt < expiresAt + 2500, "expiry entry fires within ~2 s after expiresAt")
