@@ -9,7 +9,8 @@ export default defineConfig({
       root: "packages/core",
       include: ["src/**"],
       exclude: ["src/testing/**"],
-      reporter: ["text-summary", "text"]
+      reporter: ["text-summary", "text"],
+      thresholds: { lines: 90 }
     }
   }
 })
