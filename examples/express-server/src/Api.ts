@@ -5,8 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Grant, Policy } from "@transient-access/core"
-import { Cidr, type Facade, GrantRequest } from "./internal/coreBridge.ts"
+import { Cidr, type Facade, type Grant, GrantRequest, type Policy } from "@transient-access/core"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import express, { type NextFunction, type Request, type Response, type Router } from "express"

@@ -1,9 +1,10 @@
 /**
- * Pull-mode device endpoints. A device in `pull` mode runs a scheduler entry that calls
- * `POST /device/{deviceId}/checkin?applied=<last applied sequence>` with its per-device token
- * (`Authorization: Bearer <token>`); the answer is the RouterOS script of the commands it has
- * not applied yet (text/plain). The script itself comes from the RouterOS adapter; this module
- * is only the HTTP edge.
+ * Pull-mode device endpoint: the HTTP edge of the RouterOS adapter's `PullChannel`. A device
+ * in `pull` mode runs a scheduler entry that posts its report (the sequence numbers it
+ * applied and the state it sees) to `POST /device/{deviceId}/checkin` with its per-device
+ * token (`Authorization: Bearer <token>`); the answer is the RouterOS script of the commands
+ * it has not applied yet (`text/plain`). Rendering, token checks and the sequence fence live
+ * in the adapter; this module only parses HTTP.
  *
  * @since 0.1.0
  */
@@ -11,20 +12,18 @@ import express, { type Router } from "express"
 import { HttpProblem } from "./Problem.ts"
 
 /**
- * The device side of pull mode, as the RouterOS adapter provides it.
+ * The device side of pull mode, shaped like the RouterOS adapter's `PullChannel.checkIn`.
  *
  * @category models
  * @since 0.1.0
  */
 export interface CheckIn {
   /**
-   * Authenticates `token` for `deviceId`, records `applied` (the highest command sequence the
-   * device applied, or null), and returns the script to run next. Rejects with a tagged
-   * `Unauthorized` / `DeviceNotFound` error.
+   * Handles one check-in and resolves to the script to return. Rejects with an
+   * `HttpProblem` (`Unauthorized` for a bad token, `InvalidRequest` for a bad report,
+   * `DeviceNotFound`).
    */
-  readonly checkIn: (input: { readonly deviceId: string; readonly token: string; readonly applied: number | null }) => Promise<string>
-  /** The one-time bootstrap script that installs the check-in scheduler on a device. */
-  readonly bootstrap: (input: { readonly deviceId: string; readonly baseUrl: string }) => Promise<string>
+  readonly checkIn: (input: { readonly deviceId: string; readonly authorization: string | undefined; readonly body: string }) => Promise<string>
 }
 
 /**
@@ -35,14 +34,15 @@ export interface CheckIn {
  */
 export const makeCheckInRouter = (checkIn: CheckIn): Router => {
   const router = express.Router()
-  router.post("/:deviceId/checkin", async (request, response) => {
+  router.post("/:deviceId/checkin", express.text({ type: () => true, limit: "64kb" }), async (request, response) => {
     const deviceId = request.params["deviceId"] ?? ""
-    const header = request.get("authorization") ?? ""
     if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(deviceId)) throw new HttpProblem("DeviceNotFound", "no such device")
-    if (!header.startsWith("Bearer ") || header.length > 200) throw new HttpProblem("Unauthorized", "send the device token as a Bearer token")
-    const appliedText = typeof request.query["applied"] === "string" ? request.query["applied"] : ""
-    if (appliedText !== "" && !/^\d{1,15}$/.test(appliedText)) throw new HttpProblem("InvalidRequest", "applied must be a sequence number", "applied")
-    const script = await checkIn.checkIn({ deviceId, token: header.slice(7), applied: appliedText === "" ? null : Number(appliedText) })
+    const body: unknown = request.body
+    const script = await checkIn.checkIn({
+      deviceId,
+      authorization: request.get("authorization"),
+      body: typeof body === "string" ? body : ""
+    })
     response.type("text/plain").send(script)
   })
   return router

@@ -4,8 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Grant } from "@transient-access/core"
-import { Facade, type Grants } from "./internal/coreBridge.ts"
+import { Facade, type Grant, type Grants } from "@transient-access/core"
 
 /**
  * A grant as the API shows it (the stored grant has no secret).

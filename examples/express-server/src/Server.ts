@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Facade } from "./internal/coreBridge.ts"
+import { Facade } from "@transient-access/core"
 import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
 import type * as Http from "node:http"

@@ -5,8 +5,7 @@
  *
  * @since 0.1.0
  */
-import { AuditLog, type JobQueue, SecretBox, type Topology } from "@transient-access/core"
-import type { Facade } from "./internal/coreBridge.ts"
+import { AuditLog, type Facade, type JobQueue, SecretBox, type Topology } from "@transient-access/core"
 import { RelayGateway } from "@transient-access/adapter-relay"
 import { startSimulator, type Simulator } from "@transient-access/adapter-routeros/testing"
 import { PgAuditLog, PgGrantStore, PgliteStore } from "@transient-access/adapter-store-postgres"

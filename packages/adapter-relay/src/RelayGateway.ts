@@ -19,8 +19,7 @@
  *
  * @since 0.1.0
  */
-import { RegionalGateway, TargetError, type Topology } from "@transient-access/core"
-import { Cidr } from "./internal/coreBridge.ts"
+import { Cidr, RegionalGateway, TargetError, type Topology } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"

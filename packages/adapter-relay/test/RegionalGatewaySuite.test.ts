@@ -4,9 +4,8 @@
  * stop time has not passed must really be listening).
  */
 import * as Effect from "effect/Effect"
+import { RegionalGatewaySuite } from "@transient-access/core/testing"
 import { RelayGateway } from "../src/index.ts"
-// imported by path until @transient-access/core/testing exports it
-import * as RegionalGatewaySuite from "../../core/src/testing/RegionalGatewaySuite.ts"
 import { region } from "./utils.ts"
 
 const from = 21_000 + Math.floor(Math.random() * 400) * 20

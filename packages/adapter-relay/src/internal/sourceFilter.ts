@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Cidr } from "./coreBridge.ts"
+import { Cidr } from "@transient-access/core"
 
 /** Whether `remoteAddress` lies inside the CIDR `source`. */
 export const sourceAllows = (source: string, remoteAddress: string): boolean => Cidr.contains(source, remoteAddress)
