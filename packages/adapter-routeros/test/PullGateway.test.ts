@@ -25,6 +25,17 @@ DeviceGatewaySuite.suite("RouterOS pull mode (simulator, HTTPS check-in)", harne
 })
 
 describe("pull mode specifics", () => {
+  it.live("the bootstrap installs a check-in scheduler that fires on the device clock", () =>
+    Effect.gen(function*() {
+      harness.pause(true)
+      const entry = harness.sim.state.scheduler.find("ta-checkin")!
+      assert.strictEqual(entry.props.get("interval"), "30s")
+      assert.include(harness.sim.state.scripts.find("ta-checkin")!.props.get("source"), "check-certificate=\"yes\"")
+      const before = harness.checkIns()
+      yield* Effect.promise(() => harness.sim.clock.advance(31_000))
+      assert.isAbove(harness.checkIns(), before, "the scheduler ran /tool fetch")
+    }).pipe(Effect.ensuring(Effect.sync(() => harness.pause(false)))))
+
   it.live("the check-in refuses a bad token", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(harness.channel.checkIn(harness.device.id, { authorization: "Bearer nope", body: "seq=0" }))
