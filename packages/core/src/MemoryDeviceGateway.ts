@@ -200,12 +200,23 @@ const sameForward = (left: DeviceForward, right: DeviceForward): boolean =>
 const copyForward = (forward: DeviceForward): DeviceForward => ({ ...forward, to: { ...forward.to } })
 
 /**
+ * Options of the in-memory gateway.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** How many `history` entries to keep, oldest dropped first (default 100,000). */
+  readonly historyLimit?: number
+}
+
+/**
  * Builds an in-memory device gateway and its control, sharing one state.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (): Effect.Effect<{
+export const make = (options: Options = {}): Effect.Effect<{
   readonly gateway: DeviceGateway["Service"]
   readonly control: MemoryDeviceGatewayControl["Service"]
 }> =>
@@ -213,6 +224,11 @@ export const make = (): Effect.Effect<{
     const devices = new Map<DeviceId, DeviceState>()
     const sessions = new Map<string, Session>()
     const history: Array<DeviceChange> = []
+    const historyLimit = Math.max(0, options.historyLimit ?? 100_000)
+    const remember = (change: DeviceChange): void => {
+      history.push(change)
+      if (history.length > historyLimit + Math.max(64, historyLimit / 8)) history.splice(0, history.length - historyLimit)
+    }
     let sessionCounter = 0
 
     const stateOf = (deviceId: DeviceId): DeviceState => {
@@ -231,7 +247,7 @@ export const make = (): Effect.Effect<{
       at: number,
       changed = true
     ): void => {
-      history.push({ op, deviceId, username, grantId, at, changed })
+      remember({ op, deviceId, username, grantId, at, changed })
     }
 
     const endSessions = (entry: UserEntry): void => {
@@ -431,7 +447,7 @@ export const make = (): Effect.Effect<{
         }),
       login,
       sessionAlive,
-      history: Effect.sync(() => [...history]),
+      history: Effect.sync(() => historyLimit === 0 ? [] : history.slice(-historyLimit)),
       users: (deviceId) => probe(deviceId, usersOf),
       forwards: (deviceId) => probe(deviceId, forwardsOf)
     })

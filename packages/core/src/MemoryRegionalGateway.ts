@@ -163,12 +163,23 @@ const invalidPath = (region: Region, path: NatPath): string | undefined => {
 }
 
 /**
+ * Options of the in-memory gateway.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** How many `history` entries to keep, oldest dropped first (default 100,000). */
+  readonly historyLimit?: number
+}
+
+/**
  * Builds an in-memory regional gateway and its control, sharing one state.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (): Effect.Effect<{
+export const make = (options: Options = {}): Effect.Effect<{
   readonly gateway: RegionalGateway["Service"]
   readonly control: MemoryRegionalGatewayControl["Service"]
 }> =>
@@ -176,6 +187,11 @@ export const make = (): Effect.Effect<{
     const regions = new Map<RegionId, RegionState>()
     const flows = new Map<string, Flow>()
     const history: Array<RegionalChange> = []
+    const historyLimit = Math.max(0, options.historyLimit ?? 100_000)
+    const remember = (change: RegionalChange): void => {
+      history.push(change)
+      if (history.length > historyLimit + Math.max(64, historyLimit / 8)) history.splice(0, history.length - historyLimit)
+    }
     let flowCounter = 0
 
     const stateOf = (regionId: RegionId): RegionState => {
@@ -253,7 +269,7 @@ export const make = (): Effect.Effect<{
           existing.path = copy
         }
         state.revision = Math.max(state.revision, revision)
-        history.push({ op: "open", regionId: region.id, grantId: path.grantId, publicPort: path.publicPort, revision, at: now, changed })
+        remember({ op: "open", regionId: region.id, grantId: path.grantId, publicPort: path.publicPort, revision, at: now, changed })
         return Result.succeed(undefined)
       })
     })
@@ -273,7 +289,7 @@ export const make = (): Effect.Effect<{
           cutFlows(existing)
         }
         state.revision = Math.max(state.revision, revision)
-        history.push({
+        remember({
           op: "close",
           regionId: region.id,
           grantId: path.grantId,
@@ -335,7 +351,7 @@ export const make = (): Effect.Effect<{
           const afterApply = options?.afterApply ?? false
           for (let index = 0; index < count; index++) stateOf(regionId).failures.push({ reason, afterApply })
         }),
-      history: Effect.sync(() => [...history]),
+      history: Effect.sync(() => historyLimit === 0 ? [] : history.slice(-historyLimit)),
       paths: (regionId) => Effect.sync(() => pathsOf(regionId)),
       recordedRevision: (regionId) => Effect.sync(() => stateOf(regionId).revision),
       connect,

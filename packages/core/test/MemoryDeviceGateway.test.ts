@@ -219,6 +219,13 @@ describe("MemoryDeviceGateway faults, validation and history", () => {
       ])
     })))
 
+  it.effect("history keeps the newest historyLimit entries", () =>
+    Effect.gen(function*() {
+      const { control, gateway } = yield* MemoryDeviceGateway.make({ historyLimit: 2 })
+      for (const name of ["ta-aaaa1111", "ta-bbbb2222", "ta-cccc3333"]) yield* gateway.removeUser(device, name)
+      assert.deepStrictEqual((yield* control.history).map((change) => change.username), ["ta-bbbb2222", "ta-cccc3333"])
+    }))
+
   it.effect("devices are independent", () =>
     provide(Effect.gen(function*() {
       const gateway = yield* DeviceGateway
