@@ -9,6 +9,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { Cluster } from "ioredis"
 import type { QueueEvent } from "../QueueEvent.ts"
 import { globalKeys, targetKeyList, targetKeys } from "../RedisKeys.ts"
 import type { Settings } from "../Settings.ts"
@@ -75,7 +76,13 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
   const audit = yield* Effect.serviceOption(AuditLog.AuditLog)
   const global = globalKeys(settings.prefix)
   const readyKeys = [global.ready, global.readyVersion, global.readySeq]
-  const keysOf = (target: string) => targetKeyList(targetKeys(settings.prefix, target))
+  // On a standalone server the target scripts also update the ready set (atomically); on a
+  // Cluster the global keys live in another slot, so that is a second step.
+  const inline = !(client instanceof Cluster)
+  const keysOf = (target: string) => [
+    ...targetKeyList(targetKeys(settings.prefix, target)),
+    ...(inline ? readyKeys : [])
+  ]
   let events: ReadonlyArray<QueueEvent> = []
   const waiters = new Set<() => void>()
 
@@ -131,14 +138,14 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
 
   /** Marks targets as having work at `wakeAt` (0 = now). */
   const nudge = (marks: ReadonlyArray<readonly [string, number]>) =>
-    marks.length === 0
+    marks.length === 0 || inline
       ? Effect.void
       : runScript(client, "nudge", scripts.nudge, readyKeys, marks.flat()).pipe(Effect.asVoid)
 
   const publish = Effect.fnUntraced(function*(jobs: ReadonlyArray<Job.Job>) {
     const byTarget = new Map<string, Array<string | number>>()
     for (const job of jobs) {
-      const args = byTarget.get(job.target) ?? [settings.group]
+      const args = byTarget.get(job.target) ?? [job.target, settings.group]
       args.push(job.id, encodeJobJson(job))
       byTarget.set(job.target, args)
     }
@@ -153,6 +160,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
 
   const take = (target: string, consumer: string, count: number): Effect.Effect<TakeResult, JobQueue.QueueError> =>
     runScript(client, "take", scripts.take, keysOf(target), [
+      target,
       settings.group,
       consumer,
       settings.leaseMs,
@@ -194,7 +202,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
     if (dead.length > 0) {
       yield* call("SADD dead-targets", () => client.sadd(global.deadTargets, target))
     }
-    const args: Array<string | number> = [settings.group, token, settings.deadLetterMaxLen, release ? 1 : 0]
+    const args: Array<string | number> = [target, settings.group, token, settings.deadLetterMaxLen, release ? 1 : 0]
     for (const item of items) {
       const extra = item.mode === "retry" ? Math.max(0, Math.ceil(item.delayMs)) : item.mode === "dead" ? item.reason : ""
       args.push(item.mode, item.entry.entryId, item.entry.jobId, extra, item.entry.attempt)
@@ -225,7 +233,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
     runScript(client, "candidates", scripts.candidates, readyKeys, [limit]).pipe(Effect.flatMap(decodeCandidates))
 
   const resolve = (found: ReadonlyArray<readonly [string, string, number]>) =>
-    found.length === 0
+    found.length === 0 || inline
       ? Effect.void
       : runScript(client, "resolve", scripts.resolve, readyKeys, found.flat()).pipe(Effect.asVoid)
 

@@ -23,18 +23,37 @@ end
 `
 
 /**
- * Queues jobs of one target unless queued already. ARGV: group, then (job id, payload)
- * pairs. Returns how many were added.
+ * Inline ready-set updates for a standalone server, where a target script may also touch
+ * the global keys (KEYS[8..10] = ready, ready-version, ready-seq). On a Cluster those keys
+ * are absent and the adapter updates the ready set in a second step.
  */
-export const publish = `
+const ready = `
+local function readySet(target, at, lowerOnly)
+  if not KEYS[8] then return end
+  if lowerOnly then redis.call('ZADD', KEYS[8], 'LT', at, target) else redis.call('ZADD', KEYS[8], at, target) end
+  redis.call('HSET', KEYS[9], target, redis.call('INCR', KEYS[10]))
+end
+local function readyClear(target)
+  if not KEYS[8] then return end
+  redis.call('ZREM', KEYS[8], target)
+  redis.call('HDEL', KEYS[9], target)
+end
+`
+
+/**
+ * Queues jobs of one target unless queued already (and, inline, marks it ready now).
+ * ARGV: target, group, then (job id, payload) pairs. Returns how many were added.
+ */
+export const publish = `${now}${ready}
 local added = 0
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then
-    if added == 0 then redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM') end
+    if added == 0 then redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[2], '0', 'MKSTREAM') end
     redis.call('XADD', KEYS[1], '*', 'id', ARGV[i])
     added = added + 1
   end
 end
+readySet(ARGV[1], now, true)
 return added
 `
 
@@ -42,13 +61,15 @@ return added
  * Takes the target's lease and up to \`count\` entries in order: first entries of a dead
  * consumer (XAUTOCLAIM, once idle for \`claimIdleMs\`), else new ones (XREADGROUP).
  * Due retries are moved into the stream first.
- * ARGV: group, consumer, leaseMs, claimIdleMs, count.
+ * Inline, the target's ready entry is set to what was found (removed when idle).
+ * ARGV: target, group, consumer, leaseMs, claimIdleMs, count.
  * Returns {0} (no work), {1, wakeAt} (work later), or
  * {2, token, leaseUntil, n, [entryId, jobId, payload, hasPayload, attempt, reclaimed] * n}.
  */
-export const take = `${now}${nextDue}
-local group, consumer = ARGV[1], ARGV[2]
-local leaseMs, idle, count = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+export const take = `${now}${nextDue}${ready}
+local function body()
+local group, consumer = ARGV[2], ARGV[3]
+local leaseMs, idle, count = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local ttl = redis.call('PTTL', KEYS[5])
 if ttl > 0 then return {1, now + ttl} end
 if ttl == -1 then redis.call('DEL', KEYS[5]) end
@@ -107,6 +128,12 @@ for _, p in ipairs(picked) do
   if p[3] > 1 then table.insert(out, 1) else table.insert(out, 0) end
 end
 return out
+end
+local result = body()
+if result[1] == 0 then readyClear(ARGV[1])
+elseif result[1] == 1 then readySet(ARGV[1], result[2], false)
+else readySet(ARGV[1], result[3], false) end
+return result
 `
 
 /**
@@ -115,11 +142,13 @@ return out
  * the lease expired and no newer one was handed out, and every entry is still pending.
  * Acknowledged entries are deleted; an empty stream is deleted with its group.
  * The lease is released unless \`release\` is 0 (a pull batch settling part of its entries).
- * ARGV: group, token, deadMaxLen, release, then (mode, entryId, jobId, delayMs|reason, attempt) * n.
+ * Inline, the target is marked ready at the returned time (removed when no work is left).
+ * ARGV: target, group, token, deadMaxLen, release, then (mode, entryId, jobId, delayMs|reason, attempt) * n.
  * Returns {-1}, {0} (no work left) or {1, wakeAt}.
  */
-export const settle = `${now}${nextDue}
-local group, token = ARGV[1], ARGV[2]
+export const settle = `${now}${nextDue}${ready}
+local function body()
+local group, token = ARGV[2], ARGV[3]
 local lease = redis.call('GET', KEYS[5])
 if lease then
   if string.match(lease, '^(%d+)') ~= token then return {-1} end
@@ -127,11 +156,11 @@ elseif redis.call('GET', KEYS[6]) ~= token then
   return {-1}
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
-for i = 5, #ARGV, 5 do
+for i = 6, #ARGV, 5 do
   local p = redis.pcall('XPENDING', KEYS[1], group, ARGV[i + 1], ARGV[i + 1], 1)
   if type(p) ~= 'table' or p.err or #p == 0 then return {-1} end
 end
-for i = 5, #ARGV, 5 do
+for i = 6, #ARGV, 5 do
   local mode, entry, jobId, arg, attempt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   redis.call('XACK', KEYS[1], group, entry)
   redis.call('XDEL', KEYS[1], entry)
@@ -142,7 +171,7 @@ for i = 5, #ARGV, 5 do
     if mode == 'dead' then
       local payload = ''
       if jobId ~= '' then payload = redis.call('HGET', KEYS[2], jobId) or '' end
-      redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[3], '*',
+      redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[4], '*',
         'id', jobId, 'job', payload, 'reason', arg, 'attempts', attempt, 'at', now)
     end
     if jobId ~= '' then
@@ -151,10 +180,15 @@ for i = 5, #ARGV, 5 do
     end
   end
 end
-if lease and ARGV[4] == '1' then redis.call('DEL', KEYS[5]) end
+if lease and ARGV[5] == '1' then redis.call('DEL', KEYS[5]) end
 if redis.call('XLEN', KEYS[1]) > 0 then return {1, now} end
 redis.call('DEL', KEYS[1])
 return nextDue()
+end
+local result = body()
+if result[1] == 1 then readySet(ARGV[1], result[2], true)
+elseif result[1] == 0 then readyClear(ARGV[1]) end
+return result
 `
 
 /**
