@@ -22,9 +22,8 @@ import * as Redacted from "effect/Redacted"
 import { RouterOSAPI } from "node-routeros"
 import { DeviceGateway, type TargetError, type Topology } from "@transient-access/core"
 import { applyNodeRouterosPatches, survivesCp1252 } from "./internal/nodeRouterosPatches.ts"
-import { parseDateTime } from "./internal/rosTime.ts"
-import { type Menu, type MenuClient, type Selector, deviceError, reasonOfMessage, selects } from "./MenuClient.ts"
-import { type GatewayOptions, makeGateway } from "./RouterOsGateway.ts"
+import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, reasonOfMessage, selects } from "./MenuClient.ts"
+import { type GatewayOptions, layerFromPool } from "./RouterOsGateway.ts"
 
 /**
  * API login of a device.
@@ -155,6 +154,7 @@ export class ApiPool {
       user: credentials.user,
       password: Redacted.value(credentials.password),
       timeout: this.options.idleTimeoutSeconds ?? 30,
+      // node-routeros types `tls` with an outdated TlsOptions shape; the object is passed to tls.connect as is
       ...(tlsOption !== undefined ? { tls: tlsOption as never } : {})
     })
     const connection = new Connection(api)
@@ -273,15 +273,7 @@ export const apiMenuClient = (pool: ApiPool, device: Topology.Device): MenuClien
           yield* pool.write(device, ["/user/active/request-logout", `=numbers=${id}`]).pipe(ignoreMissing)
         }
       }),
-    clock: pool.write(device, ["/system/clock/print"]).pipe(
-      Effect.flatMap((rows) => {
-        const row = rows[0] ?? {}
-        const now = parseDateTime(row.date ?? "", row.time ?? "")
-        return now === undefined
-          ? Effect.fail(deviceError("Unknown", `device:${device.id}`, `unreadable device clock ${row.date} ${row.time}`))
-          : Effect.succeed({ now, iso: /^\d{4}-/.test(row.date ?? "") })
-      })
-    )
+    clock: pool.write(device, ["/system/clock/print"]).pipe(Effect.flatMap((rows) => clockOfRow(`device:${device.id}`, rows[0])))
   }
 }
 
@@ -292,13 +284,4 @@ export const apiMenuClient = (pool: ApiPool, device: Topology.Device): MenuClien
  * @since 0.1.0
  */
 export const layerApi = (options: ApiOptions): Layer.Layer<DeviceGateway.DeviceGateway> =>
-  Layer.effect(
-    DeviceGateway.DeviceGateway,
-    Effect.gen(function*() {
-      const pool = yield* Effect.acquireRelease(
-        Effect.sync(() => new ApiPool(options)),
-        (pool) => Effect.promise(() => pool.closeAll())
-      )
-      return DeviceGateway.DeviceGateway.of(makeGateway((device) => apiMenuClient(pool, device), options))
-    })
-  )
+  layerFromPool(() => new ApiPool(options), apiMenuClient, options)

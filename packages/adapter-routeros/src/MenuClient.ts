@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import { parseDateTime } from "./internal/rosTime.ts"
 import { TargetError } from "@transient-access/core"
 
 type DeviceGatewayError = TargetError.DeviceGatewayError
@@ -101,3 +102,20 @@ export const reasonOfMessage = (message: string): TargetErrorReason => {
  */
 export const deviceError = (reason: TargetErrorReason, target: string, message: string, cause?: unknown): DeviceGatewayError =>
   new TargetError.DeviceGatewayError({ reason, target, message, ...(cause !== undefined ? { cause } : {}) })
+
+/**
+ * Reads the device clock from a `/system/clock` print row (`date`, `time`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const clockOfRow = (
+  target: string,
+  row: Readonly<Record<string, string>> | undefined
+): Effect.Effect<{ readonly now: number; readonly iso: boolean }, DeviceGatewayError> => {
+  const date = row?.date ?? ""
+  const now = parseDateTime(date, row?.time ?? "")
+  return now === undefined
+    ? Effect.fail(deviceError("Unknown", target, `unreadable device clock ${date} ${row?.time ?? ""}`))
+    : Effect.succeed({ now, iso: /^\d{4}-/.test(date) })
+}

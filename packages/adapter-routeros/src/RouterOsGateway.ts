@@ -20,8 +20,9 @@
 import { isIP } from "node:net"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { type DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
+import { DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
 import { formatDate, formatTime } from "./internal/rosTime.ts"
 import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
 import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
@@ -263,3 +264,22 @@ export const makeGateway = (
 
   return { createUser, enableUser, removeUser, openForward, closeForward, inventory }
 }
+
+/**
+ * A `DeviceGateway` layer over a connection pool that is closed when the layer's scope ends.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerFromPool = <Pool extends { readonly closeAll: () => Promise<void> }>(
+  makePool: () => Pool,
+  clientFor: (pool: Pool, device: Topology.Device) => MenuClient,
+  options: GatewayOptions
+): Layer.Layer<DeviceGateway.DeviceGateway> =>
+  Layer.effect(
+    DeviceGateway.DeviceGateway,
+    Effect.gen(function*() {
+      const pool = yield* Effect.acquireRelease(Effect.sync(makePool), (pool) => Effect.promise(() => pool.closeAll()))
+      return DeviceGateway.DeviceGateway.of(makeGateway((device) => clientFor(pool, device), options))
+    })
+  )

@@ -24,10 +24,9 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import ssh2 from "ssh2"
 import { DeviceGateway, type TargetError, type Topology } from "@transient-access/core"
-import { parseDateTime } from "./internal/rosTime.ts"
-import { type Menu, type MenuClient, type Selector, deviceError, reasonOfMessage } from "./MenuClient.ts"
+import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, reasonOfMessage } from "./MenuClient.ts"
 import { type Arg, command, quote, raw } from "./RosScript.ts"
-import { type GatewayOptions, makeGateway } from "./RouterOsGateway.ts"
+import { type GatewayOptions, layerFromPool } from "./RouterOsGateway.ts"
 
 /**
  * Options of the SSH transport.
@@ -206,13 +205,7 @@ export const sshMenuClient = (pool: SshPool, device: Topology.Device): MenuClien
         Effect.asVoid
       ),
     clock: run(command(["system", "clock"], "print", {}, [raw("terse")])).pipe(
-      Effect.flatMap((output) => {
-        const row = parseTerse(output)[0] ?? {}
-        const now = parseDateTime(row.date ?? "", row.time ?? "")
-        return now === undefined
-          ? Effect.fail(deviceError("Unknown", `device:${device.id}`, "unreadable device clock"))
-          : Effect.succeed({ now, iso: /^\d{4}-/.test(row.date ?? "") })
-      })
+      Effect.flatMap((output) => clockOfRow(`device:${device.id}`, parseTerse(output)[0]))
     )
   }
 }
@@ -224,13 +217,4 @@ export const sshMenuClient = (pool: SshPool, device: Topology.Device): MenuClien
  * @since 0.1.0
  */
 export const layerSsh = (options: SshOptions): Layer.Layer<DeviceGateway.DeviceGateway> =>
-  Layer.effect(
-    DeviceGateway.DeviceGateway,
-    Effect.gen(function*() {
-      const pool = yield* Effect.acquireRelease(
-        Effect.sync(() => new SshPool(options)),
-        (pool) => Effect.promise(() => pool.closeAll())
-      )
-      return DeviceGateway.DeviceGateway.of(makeGateway((device) => sshMenuClient(pool, device), options))
-    })
-  )
+  layerFromPool(() => new SshPool(options), sshMenuClient, options)
