@@ -22,6 +22,7 @@ import * as Redacted from "effect/Redacted"
 import { RouterOSAPI } from "node-routeros"
 import { DeviceGateway, type TargetError, type Topology } from "@transient-access/core"
 import { applyNodeRouterosPatches, survivesCp1252 } from "./internal/nodeRouterosPatches.ts"
+import { ConnectionPool } from "./internal/ConnectionPool.ts"
 import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, reasonOfMessage, selects } from "./MenuClient.ts"
 import { type GatewayOptions, layerFromPool } from "./RouterOsGateway.ts"
 
@@ -132,7 +133,7 @@ class Connection {
  * @since 0.1.0
  */
 export class ApiPool {
-  private readonly connections = new Map<string, Promise<Connection>>()
+  private readonly connections = new ConnectionPool<Connection>()
   private readonly options: ApiOptions
 
   constructor(options: ApiOptions) {
@@ -161,7 +162,7 @@ export class ApiPool {
     const key = device.id as string
     const drop = (failure: Failure) => {
       connection.kill(failure)
-      if (this.connections.get(key) === pending) this.connections.delete(key)
+      this.connections.forget(key, pending)
     }
     // Without an 'error' listener an idle timeout or socket error crashes the process [OBS I1, I2].
     api.on("error", (error: unknown) => drop(classify(error)))
@@ -184,19 +185,11 @@ export class ApiPool {
         }
       )
     })
-    pending.catch(() => {})
-    this.connections.set(key, pending)
     return pending
   }
 
-  private async connection(device: Topology.Device): Promise<Connection> {
-    const existing = this.connections.get(device.id)
-    if (existing) {
-      const connection = await existing.catch(() => undefined)
-      if (connection?.alive) return connection
-      if (this.connections.get(device.id) === existing) this.connections.delete(device.id)
-    }
-    return this.connect(device)
+  private connection(device: Topology.Device): Promise<Connection> {
+    return this.connections.acquire(device.id, () => this.connect(device))
   }
 
   /** Runs one API command (`words[0]` is the command path). */
@@ -221,8 +214,7 @@ export class ApiPool {
 
   /** Closes every connection. */
   closeAll(): Promise<void> {
-    const all = [...this.connections.values()]
-    this.connections.clear()
+    const all = this.connections.drain()
     return Promise.all(all.map((pending) =>
       pending.then((connection) => connection.kill(new Failure("Unreachable", "pool closed")), () => {})
     )).then(() => {})

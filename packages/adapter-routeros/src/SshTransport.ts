@@ -24,6 +24,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import ssh2 from "ssh2"
 import { DeviceGateway, type TargetError, type Topology } from "@transient-access/core"
+import { ConnectionPool } from "./internal/ConnectionPool.ts"
 import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, reasonOfMessage } from "./MenuClient.ts"
 import { type Arg, command, quote, raw } from "./RosScript.ts"
 import { type GatewayOptions, layerFromPool } from "./RouterOsGateway.ts"
@@ -90,7 +91,7 @@ class SshConnection {
  * @since 0.1.0
  */
 export class SshPool {
-  private readonly connections = new Map<string, Promise<SshConnection>>()
+  private readonly connections = new ConnectionPool<SshConnection>()
   private readonly options: SshOptions
 
   constructor(options: SshOptions) {
@@ -111,7 +112,7 @@ export class SshPool {
     const pending = new Promise<SshConnection>((resolve, reject) => {
       const drop = (error: Error) => {
         connection.alive = false
-        if (this.connections.get(key) === pending) this.connections.delete(key)
+        this.connections.forget(key, pending)
         reject(error)
       }
       client.on("ready", () => resolve(connection))
@@ -125,19 +126,11 @@ export class SshPool {
         hostVerifier: (hostKey: Buffer) => this.options.hostVerifier?.(device, hostKey) ?? true
       })
     })
-    pending.catch(() => {})
-    this.connections.set(key, pending)
     return pending
   }
 
-  private async connection(device: Topology.Device): Promise<SshConnection> {
-    const existing = this.connections.get(device.id)
-    if (existing) {
-      const connection = await existing.catch(() => undefined)
-      if (connection?.alive) return connection
-      if (this.connections.get(device.id) === existing) this.connections.delete(device.id)
-    }
-    return this.connect(device)
+  private connection(device: Topology.Device): Promise<SshConnection> {
+    return this.connections.acquire(device.id, () => this.connect(device))
   }
 
   /** Runs a script; resolves to its output, or fails with the device's error text. */
@@ -177,8 +170,7 @@ export class SshPool {
 
   /** Closes every connection. */
   async closeAll(): Promise<void> {
-    const all = [...this.connections.values()]
-    this.connections.clear()
+    const all = this.connections.drain()
     await Promise.all(all.map((pending) => pending.then((connection) => connection.client.end(), () => {})))
   }
 }

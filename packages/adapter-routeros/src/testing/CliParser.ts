@@ -236,24 +236,17 @@ class Parser {
   // expression := or ; or := and ('||' and)* ; and := cmp ('&&' cmp)* ; cmp := cat (op cat)? ;
   // cat := unary (('.'|'+'|'-') unary)* ; unary := '!' unary | primary
   expression(): Expr {
-    let left = this.andExpr()
-    for (;;) {
-      this.skipBlanks(true)
-      if (this.src.startsWith("||", this.pos)) {
-        this.pos += 2
-        left = { _tag: "Binary", op: "||", left, right: this.andExpr() }
-      } else return left
-    }
+    return this.leftAssociative("||", () => this.leftAssociative("&&", () => this.comparison()))
   }
 
-  private andExpr(): Expr {
-    let left = this.comparison()
+  /** `operand (op operand)*`, folded to the left. */
+  private leftAssociative(op: string, operand: () => Expr): Expr {
+    let left = operand()
     for (;;) {
       this.skipBlanks(true)
-      if (this.src.startsWith("&&", this.pos)) {
-        this.pos += 2
-        left = { _tag: "Binary", op: "&&", left, right: this.comparison() }
-      } else return left
+      if (!this.src.startsWith(op, this.pos)) return left
+      this.pos += op.length
+      left = { _tag: "Binary", op, left, right: operand() }
     }
   }
 
