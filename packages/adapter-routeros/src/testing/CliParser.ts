@@ -172,18 +172,7 @@ class Parser {
   private variable(): Expr {
     this.pos++ // $
     const char = this.peek()
-    if (char === "[") {
-      this.pos++
-      return { _tag: "Sub", script: this.script("]") }
-    }
-    if (char === "(") {
-      this.pos++
-      const expr = this.expression()
-      this.skipBlanks(true)
-      if (this.peek() !== ")") throw syntaxError(this.pos)
-      this.pos++
-      return expr
-    }
+    if (char === "[" || char === "(") return this.value() // `$[command]`, `$(expression)`
     const start = this.pos
     while (/[A-Za-z0-9_-]/.test(this.peek())) this.pos++
     if (this.pos === start) throw syntaxError(this.pos)
