@@ -3,7 +3,8 @@
  *
  * - `iptables`: own chains (`TA-DNAT`, `TA-SNAT`, `TA-FORWARD`, `TA-GRANTS`, `TA-META`,
  *   one jump each from the built-in chains), rules tagged `ta:<grant>`, stop times as
- *   `-m time --datestop` (UTC, whole seconds) on the DNAT rule and on the forward rule,
+ *   `-m time --datestop` (UTC, whole seconds; the exact stop time rides in a second comment)
+ *   on the DNAT rule and on the forward rule,
  *   every change one `iptables-restore --noflush` batch;
  * - `nftables`: an SDK-owned table with per-prefix-length hash maps whose elements carry a
  *   kernel `timeout` and a `ta:<grant>` comment, every change one `nft -f -` transaction.
@@ -175,7 +176,7 @@ export const make = Effect.fnUntraced(function*(options: NetfilterOptions) {
     if (other) return fresh ? failWith("Rejected", `port ${path.publicPort} is held by grant ${other.grantId}`) : reload
     const mine = snapshot.paths.filter((stored) => stored.grantId === path.grantId)
     const [only] = mine
-    if (mine.length === 1 && only !== undefined && isSamePath(only, path, backend.storedStopAt)) {
+    if (mine.length === 1 && only !== undefined && isSamePath(only, path)) {
       if (!fresh) return reload
       return revision > snapshot.revision ? commitChange({ revision, add: undefined, remove: [] }) : done
     }

@@ -7,7 +7,7 @@ import { Ids, type RegionalGateway } from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import * as fc from "fast-check"
 import { afterAll, assert, beforeAll, it } from "vitest"
-import { gatewayLayer, gatewayRuntime, rawTags, regionOf } from "./support/gateway.ts"
+import { gatewayLayer, gatewayRuntime, rawTags, regionOf, tagsPerPath } from "./support/gateway.ts"
 import { createTopology, describeNetns, destroyTopology, type Topology } from "./support/netns.ts"
 
 const grants = ["ga_p0", "ga_p1", "ga_p2", "ga_p3"].map((id) => Ids.GrantId.make(id))
@@ -82,7 +82,7 @@ for (const backend of ["iptables", "nftables"] as const) {
               const listed = await gateway.use((g) => g.list(region))
               assert.deepStrictEqual(sortPaths(listed), sortPaths([...model.values()]))
             }
-            const expected = [...model.keys()].flatMap((id) => [id, id]).sort()
+            const expected = [...model.keys()].flatMap((id) => Array.from({ length: tagsPerPath(backend) }, () => id)).sort()
             assert.deepStrictEqual(await rawTags(topology, backend), expected)
           }
           for (const grantId of model.keys()) {

@@ -41,6 +41,4 @@ export interface Backend {
     change: Change,
     now: number
   ) => Effect.Effect<CommitOutcome, TargetError.RegionalGatewayError>
-  /** The stop time a path reads back with (iptables keeps whole seconds). */
-  readonly storedStopAt: (stopAt: number) => number
 }

@@ -25,7 +25,6 @@ import {
   parseDump,
   parseForward,
   parseMeta,
-  roundStopAt,
   type TableDump
 } from "./iptablesLayout.ts"
 import type { StoredPath } from "./path.ts"
@@ -167,12 +166,12 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
     const paths = snapshot.paths.filter((path) => !removedKeys.has(key(path)))
     if (added) {
       lines.set(key(added), newLines)
-      paths.push({ ...added, stopAt: roundStopAt(added.stopAt), dnat: true, forward: true })
+      paths.push({ ...added, dnat: true, forward: true })
     }
     const meta = metaRule(names, revisionNow, nonce)
     const next: Token = { meta: { nat: meta, filter: meta }, repairs: { nat: [], filter: [] }, lines }
     return { _tag: "Committed", snapshot: { revision: revisionNow, paths, token: next } } as const
   })
 
-  return { name: "iptables", load, revision, commit, storedStopAt: roundStopAt }
+  return { name: "iptables", load, revision, commit }
 }

@@ -75,24 +75,34 @@ export const parseDump = (text: string): TableDump => {
 
 const chainOf = (line: string): string => line.split(" ")[1] ?? ""
 
-/** The option values of a saved rule (`--dport` → `40001`, `-s` → `10.0.0.0/24`, …). */
+/**
+ * The option values of a saved rule (`--dport` → `40001`, `-s` → `10.0.0.0/24`, …);
+ * the `ta:` and `ta-stop:` comments under their own keys.
+ */
 const options = (line: string): ReadonlyMap<string, string> => {
   const parts = words(line)
   const map = new Map<string, string>()
   for (let index = 0; index < parts.length; index++) {
     const part = parts[index] ?? ""
     const next = parts[index + 1]
-    if (part.startsWith("-") && next !== undefined && !next.startsWith("-")) map.set(part, next)
+    if (part === "--comment" && next !== undefined) map.set(next.startsWith("ta-stop:") ? "ta-stop" : "ta", next)
+    else if (part.startsWith("-") && next !== undefined && !next.startsWith("-")) map.set(part, next)
   }
   return map
 }
 
+/** The exact stop time from the `ta-stop:` comment, else from `--datestop`. */
+const stopAtOf = (values: ReadonlyMap<string, string>): number | undefined => {
+  const exact = /^ta-stop:(\d+)$/.exec(values.get("ta-stop") ?? "")
+  return exact ? Number(exact[1]) : fromDatestop(values.get("--datestop") ?? "")
+}
+
+/** The comments of a path's rules: the tag, then the exact stop time (the `--datestop` keeps whole seconds). */
+const tags = (path: ValidPath): string => `-m comment --comment "ta:${path.grantId}" -m comment --comment "ta-stop:${path.stopAt}"`
+
 /** `YYYY-MM-DDThh:mm:ss` (UTC) of the last second in which a path with `stopAt` still matches. */
 export const datestop = (stopAt: number): string =>
   new Date((Math.ceil(stopAt / 1000) - 1) * 1000).toISOString().slice(0, 19)
-
-/** The stop time a path with `stopAt` reads back as: the end of its last matching second. */
-export const roundStopAt = (stopAt: number): number => Math.ceil(stopAt / 1000) * 1000
 
 const fromDatestop = (text: string): number | undefined => {
   const ms = Date.parse(`${text}Z`)
@@ -152,8 +162,7 @@ export const baseRules = (region: Topology.Region, settings: LayoutSettings) => 
 /** The DNAT rule of a path. */
 export const dnatRule = (path: ValidPath, settings: LayoutSettings): string =>
   `-A ${settings.names.dnat} -s ${path.source}${publicMatch(settings, "-d")} -p tcp -m tcp --dport ${path.publicPort}` +
-  ` -m time --datestop ${datestop(path.stopAt)} -m comment --comment "ta:${path.grantId}"` +
-  ` -j DNAT --to-destination ${endpoint(path.targetAddress, path.targetPort)}`
+  ` -m time --datestop ${datestop(path.stopAt)} ${tags(path)} -j DNAT --to-destination ${endpoint(path.targetAddress, path.targetPort)}`
 
 /**
  * The forward ACCEPT rule of a path (both directions of its DNATed flows). A host source is
@@ -163,8 +172,7 @@ export const dnatRule = (path: ValidPath, settings: LayoutSettings): string =>
 export const forwardRule = (path: ValidPath, settings: LayoutSettings): string =>
   `-A ${settings.names.grants} -p tcp -m conntrack --ctstate DNAT --ctorigsrc ${stripHost(path.source)}` +
   `${publicMatch(settings, "--ctorigdst")} --ctreplsrc ${path.targetAddress} --ctorigdstport ${path.publicPort}` +
-  ` --ctreplsrcport ${path.targetPort} -m time --datestop ${datestop(path.stopAt)}` +
-  ` -m comment --comment "ta:${path.grantId}" -j ACCEPT`
+  ` --ctreplsrcport ${path.targetPort} -m time --datestop ${datestop(path.stopAt)} ${tags(path)} -j ACCEPT`
 
 /** The fence rule. */
 export const metaRule = (names: ChainNames, revision: number, nonce: number): string =>
@@ -191,9 +199,9 @@ export const parseDnat = (dump: TableDump, names: ChainNames): ReadonlyArray<Art
   dump.rules.flatMap((line) => {
     if (chainOf(line) !== names.dnat) return []
     const values = options(line)
-    const grantId = grantIdOfTag(values.get("--comment") ?? "")
+    const grantId = grantIdOfTag(values.get("ta") ?? "")
     const target = parseEndpoint(values.get("--to-destination") ?? "")
-    const stopAt = fromDatestop(values.get("--datestop") ?? "")
+    const stopAt = stopAtOf(values)
     if (grantId === undefined || target === undefined || stopAt === undefined) return []
     const path = storedPath({
       grantId,
@@ -213,8 +221,8 @@ export const parseForward = (dump: TableDump, names: ChainNames): ReadonlyArray<
   dump.rules.flatMap((line) => {
     if (chainOf(line) !== names.grants) return []
     const values = options(line)
-    const grantId = grantIdOfTag(values.get("--comment") ?? "")
-    const stopAt = fromDatestop(values.get("--datestop") ?? "")
+    const grantId = grantIdOfTag(values.get("ta") ?? "")
+    const stopAt = stopAtOf(values)
     if (grantId === undefined || stopAt === undefined) return []
     const path = storedPath({
       grantId,

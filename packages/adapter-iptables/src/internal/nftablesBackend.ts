@@ -117,5 +117,5 @@ export const make = (runner: CommandRunner["Service"], settings: NftSettings): B
     return { _tag: "Committed", snapshot: { revision: revisionNow, paths, token: next } } as const
   })
 
-  return { name: "nftables", load, revision, commit, storedStopAt: (stopAt) => stopAt }
+  return { name: "nftables", load, revision, commit }
 }

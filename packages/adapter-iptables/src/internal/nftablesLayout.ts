@@ -6,9 +6,13 @@
  * Layout (table `ip transient_access` or `ip6 …`, owned entirely by the SDK):
  * - `map dnat_<len>` per source prefix length in use: `saddr & mask . tcp dport` →
  *   `device address . port`, `flags timeout`; each element carries the path's remaining
- *   lifetime as `timeout` and `ta:<grant>;stop=<epoch ms>` as comment. Hash lookups: the
- *   cost of a change and of a first packet stay flat with the number of paths.
+ *   lifetime as `timeout` and `ta:<grant>` as comment. Hash lookups: the cost of a change
+ *   and of a first packet stay flat with the number of paths.
  * - `set live` of public ports (`flags timeout`, same timeout, comment `ta:<grant>`).
+ * - `set paths`: the record of each path (`port . network . prefix length . target . port`,
+ *   comment `ta:<grant>;stop=<epoch ms>`). The kernel drops the two elements above at the
+ *   stop time; the record stays until `close` (or 24 h after the stop time as a leak
+ *   guard), so `list` keeps showing expired paths until they are removed.
  * - chain `prerouting` (nat): one `dnat … map @dnat_<len>` rule per map, restricted to the
  *   region's port range; chain `forward` (filter): DNATed flows of the range are accepted
  *   while their original public port is in `@live` and reset otherwise; chain
@@ -106,6 +110,7 @@ export const baseScript = (
       `create table ${table}`,
       `add set ${table} revs { type mark; }`,
       `add set ${table} live { type inet_service; flags timeout; }`,
+      `add set ${table} paths { type inet_service . ${addressType(family)} . mark . ${addressType(family)} . inet_service; flags timeout; }`,
       `add chain ${table} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
       `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
       `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`
@@ -120,15 +125,24 @@ export const baseScript = (
   ]
 }
 
+/** How long a path's record outlives its stop time when nobody closes it. */
+export const recordGraceMs = 24 * 3_600_000
+
+const recordKey = (path: ValidPath): string =>
+  `${path.publicPort} . ${path.network} . ${path.prefixLength} . ${path.targetAddress} . ${path.targetPort}`
+
 /** Script lines that add a path (its map must exist). `timeoutMs` is its remaining lifetime. */
 export const addPath = (region: Topology.Region, settings: NftSettings, path: ValidPath, timeoutMs: number): ReadonlyArray<string> => {
   const table = `${familyOf(region)} ${settings.table}`
-  const timeout = `timeout ${Math.max(1, Math.ceil(timeoutMs))}ms`
+  const lifetime = Math.max(1, Math.ceil(timeoutMs))
+  const timeout = `timeout ${lifetime}ms`
+  const tag = comment(`ta:${path.grantId}`)
   return [
-    `add element ${table} dnat_${path.prefixLength} { ${path.network} . ${path.publicPort} ${timeout} comment ${
+    `add element ${table} paths { ${recordKey(path)} timeout ${lifetime + recordGraceMs}ms comment ${
       comment(`ta:${path.grantId};stop=${path.stopAt}`)
-    } : ${path.targetAddress} . ${path.targetPort} }`,
-    `add element ${table} live { ${path.publicPort} ${timeout} comment ${comment(`ta:${path.grantId}`)} }`
+    } }`,
+    `add element ${table} dnat_${path.prefixLength} { ${path.network} . ${path.publicPort} ${timeout} comment ${tag} : ${path.targetAddress} . ${path.targetPort} }`,
+    `add element ${table} live { ${path.publicPort} ${timeout} comment ${tag} }`
   ]
 }
 
@@ -136,6 +150,7 @@ export const addPath = (region: Topology.Region, settings: NftSettings, path: Va
 export const removePath = (region: Topology.Region, settings: NftSettings, path: StoredPath): ReadonlyArray<string> => {
   const table = `${familyOf(region)} ${settings.table}`
   return [
+    `delete element ${table} paths { ${recordKey(path)} }`,
     ...(path.dnat ? [`delete element ${table} dnat_${path.prefixLength} { ${path.network} . ${path.publicPort} }`] : []),
     ...(path.forward ? [`delete element ${table} live { ${path.publicPort} }`] : [])
   ]
@@ -213,7 +228,8 @@ export const parseListing = (json: string): TableState | undefined => {
   let revision = 0
   let nonce: number | undefined
   const prefixes: Array<number> = []
-  const dnat = new Map<string, StoredPath>()
+  const records: Array<StoredPath> = []
+  const dnat = new Map<string, string>()
   const live = new Map<number, string>()
   const ruleComments: Array<{ chain: string; comment: string | undefined }> = []
   for (const item of decoded.success.nftables) {
@@ -223,43 +239,44 @@ export const parseListing = (json: string): TableState | undefined => {
     }
     const set = isSetItem(item) ? item.set : isMapItem(item) ? item.map : undefined
     if (set === undefined) continue
-    if (set.name === "revs") {
-      for (const element of elementsOf(set)) {
+    const prefixMatch = /^dnat_(\d+)$/.exec(set.name)
+    for (const element of elementsOf(set)) {
+      if (set.name === "revs") {
         const match = /^ta-rev:(\d+)$/.exec(element.comment ?? "")
         if (match) {
           revision = Number(match[1])
           nonce = Number(element.key[0])
         }
-      }
-    } else if (set.name === "live") {
-      for (const element of elementsOf(set)) {
+      } else if (set.name === "live") {
         const grantId = grantIdOfTag(element.comment ?? "")
         if (grantId !== undefined) live.set(Number(element.key[0]), grantId)
-      }
-    } else {
-      const match = /^dnat_(\d+)$/.exec(set.name)
-      if (!match) continue
-      const prefixLength = Number(match[1])
-      prefixes.push(prefixLength)
-      for (const element of elementsOf(set)) {
+      } else if (prefixMatch) {
+        const grantId = grantIdOfTag(element.comment ?? "")
+        if (grantId !== undefined) dnat.set(`${element.key[0]}/${prefixMatch[1]}|${element.key[1]}`, grantId)
+      } else if (set.name === "paths") {
         const tag = /^(ta:[^;]+);stop=(\d+)$/.exec(element.comment ?? "")
         const grantId = grantIdOfTag(tag?.[1] ?? "")
+        const [port, network, prefixLength, targetAddress, targetPort] = element.key
         if (tag === null || grantId === undefined) continue
         const path = storedPath({
           grantId,
-          publicPort: Number(element.key[1]),
-          source: `${element.key[0]}/${prefixLength}`,
-          targetAddress: String(element.data[0]),
-          targetPort: Number(element.data[1]),
+          publicPort: Number(port),
+          source: `${network}/${Number(prefixLength)}`,
+          targetAddress: String(targetAddress),
+          targetPort: Number(targetPort),
           stopAt: Number(tag[2]),
-          dnat: true,
+          dnat: false,
           forward: false
         })
-        if (path) dnat.set(`${grantId}|${path.publicPort}`, path)
+        if (path) records.push(path)
       }
     }
+    if (prefixMatch) prefixes.push(Number(prefixMatch[1]))
   }
-  const paths: Array<StoredPath> = []
-  for (const path of dnat.values()) paths.push({ ...path, forward: live.get(path.publicPort) === path.grantId })
+  const paths = records.map((path) => ({
+    ...path,
+    dnat: dnat.get(`${path.source}|${path.publicPort}`) === path.grantId,
+    forward: live.get(path.publicPort) === path.grantId
+  }))
   return { revision, nonce, prefixes, paths, ruleComments }
 }

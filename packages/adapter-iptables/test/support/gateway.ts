@@ -52,6 +52,9 @@ export const rawTags = async (topology: Topology, backend: "iptables" | "nftable
   return [...listed.matchAll(/comment "ta:([A-Za-z0-9._:-]+?)(?:;stop=\d+)?"/g)].map((match) => match[1] ?? "").sort()
 }
 
+/** Tagged artifacts per open path: DNAT + forward rule, or record + DNAT + live element. */
+export const tagsPerPath = (backend: "iptables" | "nftables"): number => backend === "iptables" ? 2 : 3
+
 /** Whether the adapter created anything in the namespace. */
 export const rawHasLayout = async (topology: Topology, backend: "iptables" | "nftables"): Promise<boolean> => {
   if (backend === "iptables") return /TA-/.test(await inNs(topology.regional, ["iptables-save"]))

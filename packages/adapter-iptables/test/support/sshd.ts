@@ -41,7 +41,18 @@ export const startSshd = async (topology: Topology): Promise<{ readonly options:
     ""
   ].join("\n"))
   mkdirSync("/run/sshd", { recursive: true }) // privilege separation directory sshd insists on
-  await spawnIn(topology, topology.regional, ["/usr/sbin/sshd", "-D", "-e", "-f", join(dir, "sshd_config")], /Server listening/, "stderr")
+  // This machine's /root/.bashrc runs `pyenv init` (~0.5 s), and bash sources it for every
+  // command sshd starts. sshd runs with an empty .bashrc bind-mounted over it, inside the
+  // private mount namespace `ip netns exec` creates (the host's file is not touched), so the
+  // tests measure a plain server.
+  writeFileSync(join(dir, "empty-bashrc"), "")
+  await spawnIn(topology, topology.regional, [
+    "sh",
+    "-c",
+    'mount --bind "$0" /root/.bashrc 2>/dev/null; exec /usr/sbin/sshd -D -e -f "$1"',
+    join(dir, "empty-bashrc"),
+    join(dir, "sshd_config")
+  ], /Server listening/, "stderr")
   const { stdout } = await execFileAsync("ssh-keygen", ["-lf", join(dir, "host.pub")])
   const hostKeySha256 = /(SHA256:\S+)/.exec(stdout)?.[1] ?? ""
   return {
