@@ -138,3 +138,30 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       yield* Effect.promise(() => pool.closeAll())
     }))
 })
+
+describe("receiver fragility (notes §3.5)", () => {
+  it.live("a reply split right before its final terminator is delivered by keepalive traffic or fails by deadline — never hangs", () =>
+    Effect.gen(function*() {
+      sim.faults.inject({ command: "/system/identity/print", action: { _tag: "fragment", beforeTerminator: true }, times: 1 })
+      const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 3000, idleTimeoutSeconds: 1 })
+      yield* pool.write(device, ["/system/resource/print"]) // connect first
+      const started = Date.now()
+      const result = yield* Effect.result(pool.write(device, ["/system/identity/print"]))
+      assert.isBelow(Date.now() - started, 3500)
+      if (result._tag === "Failure") assert.strictEqual(result.failure.reason, "Timeout")
+      assert.strictEqual((yield* pool.write(device, ["/system/identity/print"])).length, 1)
+      yield* Effect.promise(() => pool.closeAll())
+    }))
+
+  it.live("a reply delivered one byte at a time settles (read, or a typed failure) and the next call works", () =>
+    Effect.gen(function*() {
+      sim.faults.inject({ command: "/system/clock/print", action: { _tag: "fragment", size: 1 }, times: 1 })
+      const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 5000, idleTimeoutSeconds: 1 })
+      yield* pool.write(device, ["/system/resource/print"])
+      const result = yield* Effect.result(pool.write(device, ["/system/clock/print"]))
+      if (result._tag === "Success") assert.strictEqual(result.success.length, 1)
+      else assert.include(["Timeout", "Unreachable"], result.failure.reason)
+      assert.strictEqual((yield* pool.write(device, ["/system/clock/print"])).length, 1)
+      yield* Effect.promise(() => pool.closeAll())
+    }))
+})

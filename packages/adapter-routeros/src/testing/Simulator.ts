@@ -13,10 +13,12 @@ import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
 import ssh2 from "ssh2"
+import type { Ids, Topology } from "@transient-access/core"
 import { type ApiTls, startApiServer } from "./ApiServer.ts"
 import { CliInterpreter, type FetchRequest } from "./CliInterpreter.ts"
 import { Faults } from "./Faults.ts"
 import { type VersionProfile, profiles } from "./Profiles.ts"
+import { RosError } from "./RosError.ts"
 import { type Caller, RouterState, allPolicies } from "./RouterState.ts"
 import type { SimClock } from "./SimClock.ts"
 import { startSshServer } from "./SshServer.ts"
@@ -128,7 +130,6 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       try {
         return await fetchImpl(request)
       } catch (error) {
-        const { RosError } = await import("./RosError.ts")
         throw new RosError(error instanceof Error ? error.message : String(error), 4)
       }
     },
@@ -191,3 +192,22 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     }
   }
 }
+
+/**
+ * A `Device` record pointing at a simulator (tunnel address = its host, ports = its API and
+ * SSH ports), for wiring the adapter or the example server to it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const deviceFor = (
+  sim: Simulator,
+  options: { readonly id: string; readonly regionId: string; readonly mode?: "push" | "pull"; readonly name?: string }
+): Topology.Device => ({
+  id: options.id as Ids.DeviceId,
+  regionId: options.regionId as Ids.RegionId,
+  tunnelAddress: sim.host,
+  ports: { ssh: sim.sshPort ?? 22, winbox: 8291, api: sim.apiPort },
+  mode: options.mode ?? "push",
+  ...(options.name !== undefined ? { name: options.name } : {})
+})
