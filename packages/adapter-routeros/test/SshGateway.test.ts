@@ -4,7 +4,7 @@
  */
 import { afterAll } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as DeviceGatewaySuite from "../../core/src/testing/DeviceGatewaySuite.ts"
+import { DeviceGatewaySuite } from "@transient-access/core/testing"
 import { layerSsh } from "../src/SshTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf } from "./utils.ts"
