@@ -114,7 +114,18 @@ export const layer = (options: LayerOptions): Layer.Layer<JobQueue.JobQueue | Re
     Effect.gen(function*() {
       const { url, ...rest } = options
       const client = yield* Effect.acquireRelease(
-        Effect.sync(() => new Redis(Redacted.value(url), { maxRetriesPerRequest: 3 })),
+        Effect.sync(() => {
+          // Reconnect every ≤ 500 ms (ioredis' default backs off to 2 s); a command waits for
+          // at most 3 reconnect attempts before it fails.
+          const client = new Redis(Redacted.value(url), {
+            maxRetriesPerRequest: 3,
+            retryStrategy: (times) => Math.min(times * 50, 500)
+          })
+          // Connection errors reach callers as QueueError `Unavailable` from the failing
+          // commands; without a listener ioredis would also print each one.
+          client.on("error", () => undefined)
+          return client
+        }),
         (client) => call("QUIT", () => client.quit()).pipe(Effect.ignore, Effect.andThen(Effect.sync(() => client.disconnect())))
       )
       return toContext(yield* make(client, rest))

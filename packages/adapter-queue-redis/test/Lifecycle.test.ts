@@ -118,4 +118,20 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
       assert.deepStrictEqual(delivery?.job, job)
       yield* delivery!.ack
     }).pipe(Effect.provide(layer)))
+
+  it.live("a late settle after the lease expired succeeds while no newer lease was taken (fencing token)", () =>
+    Effect.gen(function*() {
+      const queue = yield* JobQueue.JobQueue
+      const target = "region:life-late"
+      const job = makeJob(target, 3_000)
+      yield* queue.publish([job])
+      const delivery = yield* next(target)
+      assert.strictEqual(delivery?.job.id, job.id)
+      yield* Effect.sleep("700 millis") // past leaseMs (500), nobody took the target since
+      yield* delivery!.ack
+      const again = yield* queue.poll({ consumer: "c", max: 10, wait: "700 millis" })
+      assert.isFalse(again.some((other) => other.job.target === target), "an acked job came back")
+      const twice = yield* Effect.flip(delivery!.ack)
+      assert.strictEqual(twice.reason, "LeaseLost", "a second settle of the same delivery must fail")
+    }).pipe(Effect.provide(layer)))
 })

@@ -11,6 +11,7 @@ import { Fixtures } from "@transient-access/core/testing"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { Redis } from "ioredis"
 import { RedisJobQueue } from "../src/index.ts"
 import { ownServer, redisServerBinary } from "./utils.ts"
@@ -115,5 +116,22 @@ describe.skipIf(!redisServerBinary)("Redis restarts", () => {
       Effect.provide(RedisJobQueue.layer({ url: Redacted.make(server.url), prefix: "tq-flush", leaseMs })),
       Effect.provide(MemoryGrantStore.layerEphemeral),
       Effect.provideService(EngineConfig.EngineConfig, EngineConfig.make({ republishAfterMs: 0 }))
+    ), 60_000)
+
+  it.live("while Redis is down, publish and poll fail with QueueError Unavailable; after the restart they work", () =>
+    Effect.gen(function*() {
+      const queue = yield* JobQueue.JobQueue
+      const job = makeJob("region:down", 999)
+      yield* Effect.promise(() => server.kill())
+      const publishError = yield* Effect.flip(queue.publish([job]))
+      assert.strictEqual(publishError.reason, "Unavailable")
+      const pollError = yield* Effect.flip(queue.poll({ consumer: "drainer", max: 1 }))
+      assert.strictEqual(pollError.reason, "Unavailable")
+      yield* Effect.promise(() => server.start())
+      yield* queue.publish([job]).pipe(Effect.retry({ times: 20, schedule: Schedule.spaced("100 millis") }))
+      const delivered = yield* drain(1, 10_000)
+      assert.deepStrictEqual(delivered.get("region:down"), [job.id])
+    }).pipe(
+      Effect.provide(RedisJobQueue.layer({ url: Redacted.make(server.url), prefix: "tq-down", leaseMs })),
     ), 60_000)
 })
