@@ -6,6 +6,9 @@
  */
 import { afterAll, assert, describe, it } from "vitest"
 import * as fc from "fast-check"
+import * as Redacted from "effect/Redacted"
+import type { Ids } from "@transient-access/core"
+import { renderJobScript } from "../src/PullScript.ts"
 import { command, findWhere, quote } from "../src/RosScript.ts"
 import { parseScript } from "../src/testing/CliParser.ts"
 import { startSimulator } from "../src/testing/index.ts"
@@ -76,6 +79,36 @@ describe("RosScript.quote", () => {
         const after = JSON.parse(fingerprint()) as { scripts: Array<string> }
         assert.deepStrictEqual(after.scripts, [...(JSON.parse(before) as { scripts: Array<string> }).scripts, `${name}-inner`])
         await sim.run(`${command(["system", "script"], "remove", {}, [findWhere("name", `${name}-inner`)])}; ${command(["system", "scheduler"], "remove", {}, [findWhere("name", name)])}`)
+      }),
+      { numRuns: 150 }
+    )
+  })
+
+  it("property: a pull-mode job script carries any password unchanged and runs nothing else", async () => {
+    await sim.run('/system script add name="ta-seq" source="0"')
+    let sequence = 0
+    await fc.assert(
+      fc.asyncProperty(value, async (password) => {
+        const username = `ta-prop${counter++}`
+        const before = JSON.parse(fingerprint()) as Record<string, unknown>
+        await sim.run(renderJobScript([{
+          sequence: ++sequence,
+          command: {
+            _tag: "CreateUser",
+            group: "read",
+            spec: {
+              grantId: `ga_prop${counter}` as Ids.GrantId, username, password: Redacted.make(password),
+              permission: "read-only", allowedAddress: "10.8.0.1", expiresAt: sim.clock.now() + 3_600_000
+            }
+          }
+        }], 0, true))
+        const user = sim.state.users.find(username)!
+        assert.strictEqual(stored(user.props.get("password")), password)
+        assert.strictEqual(user.props.get("disabled"), "true")
+        const after = JSON.parse(fingerprint()) as Record<string, unknown>
+        assert.strictEqual(after.users, (before.users as number) + 1)
+        assert.deepStrictEqual(after.scheduler, [...(before.scheduler as Array<string>), `ta-exp-${username}`])
+        await sim.run(`/user remove [find where name="${username}"]; /system scheduler remove [find where name="ta-exp-${username}"]`)
       }),
       { numRuns: 150 }
     )
