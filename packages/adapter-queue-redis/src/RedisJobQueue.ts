@@ -69,12 +69,19 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, options: Se
   const engine = yield* Engine.make(client, settings)
   const at = yield* Clock.currentTimeMillis
   for (const finding of findings) yield* engine.emit({ _tag: "ConfigWarning", at, ...finding })
+  const polling = poll(engine)
+  const checkIn = PullMode.checkIn(engine)
   const queue = JobQueue.JobQueue.of({
-    publish: (jobs) => engine.publish(jobs),
-    poll: poll(engine),
-    deadLetters: engine.deadLetters
+    publish: (jobs) => engine.publish(jobs).pipe(Effect.withSpan("RedisJobQueue.publish")),
+    poll: (options) => polling(options).pipe(Effect.withSpan("RedisJobQueue.poll")),
+    deadLetters: engine.deadLetters.pipe(Effect.withSpan("RedisJobQueue.deadLetters"))
   })
-  const redis = RedisQueue.of({ client, settings, events: engine.events, checkIn: PullMode.checkIn(engine) })
+  const redis = RedisQueue.of({
+    client,
+    settings,
+    events: engine.events,
+    checkIn: (target, options) => checkIn(target, options).pipe(Effect.withSpan("RedisJobQueue.checkIn"))
+  })
   return { queue, redis }
 })
 

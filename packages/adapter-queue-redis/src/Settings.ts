@@ -46,7 +46,7 @@ export type Options = typeof Options.Type
 export type Settings = { readonly [K in keyof Options]-?: Exclude<Options[K], undefined> }
 
 /**
- * Validates options and fills in the defaults.
+ * Validates options (Schema); `withDefaults` then fills in the rest.
  *
  * @category constructors
  * @since 0.1.0
