@@ -77,8 +77,31 @@ export interface ModelOptions {
   readonly store?: () => Layer.Layer<GrantStore, unknown>
   /** A fresh queue layer per run (default: the in-memory queue, with fault injection). */
   readonly queue?: () => Layer.Layer<JobQueue, unknown>
+  /**
+   * A fresh device gateway per run (default: the in-memory one). It receives the model's
+   * devices (ids `d1`…`d3`) and returns the records to use (same ids; addresses and ports
+   * may change), the gateway, and a raw probe of the users each device holds.
+   */
+  readonly device?: (devices: ReadonlyArray<Device>) => Promise<ModelDevice>
   /** Called once per run after it ends (e.g. to drop a database schema). */
   readonly afterRun?: () => Promise<void>
+}
+
+/**
+ * A device gateway under test in the model, with the probes the invariants need.
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export interface ModelDevice {
+  readonly devices: ReadonlyArray<Device>
+  readonly gateway: DeviceGateway["Service"]
+  /** The users the device holds (enabled or not), read from the device itself, bypassing faults. */
+  readonly users: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<{ readonly username: string; readonly disabled: boolean }>, unknown>
+  /** Takes the device off the network (optional: the command is skipped without it). */
+  readonly setOffline?: (deviceId: DeviceId, offline: boolean) => Effect.Effect<void>
+  /** Releases what the factory started. */
+  readonly close?: () => Promise<void>
 }
 
 const start = Date.UTC(2026, 0, 1)
@@ -115,7 +138,9 @@ class World {
   grantIds: Array<string> = []
   runtime!: ManagedRuntime.ManagedRuntime<Facade.Services, unknown>
   regional!: MemoryRegionalGateway.MemoryRegionalGatewayControl["Service"]
-  device!: MemoryDeviceGateway.MemoryDeviceGatewayControl["Service"]
+  device!: Omit<ModelDevice, "devices" | "gateway">
+  devices: ReadonlyArray<Device> = devices
+  deviceFailNext: MemoryDeviceGateway.MemoryDeviceGatewayControl["Service"]["failNext"] | undefined
   queueControl: MemoryJobQueue.MemoryJobQueueControl["Service"] | undefined
   readonly options: ModelOptions
 
@@ -126,9 +151,22 @@ class World {
   async init(): Promise<void> {
     const world = this
     const regionalParts = await Effect.runPromise(MemoryRegionalGateway.make())
-    const deviceParts = await Effect.runPromise(MemoryDeviceGateway.make())
+    let inner: DeviceGateway["Service"]
+    if (this.options.device !== undefined) {
+      const custom = await this.options.device(devices)
+      this.devices = custom.devices
+      this.device = custom
+      inner = custom.gateway
+    } else {
+      const deviceParts = await Effect.runPromise(MemoryDeviceGateway.make())
+      this.device = {
+        users: (deviceId) => deviceParts.control.users(deviceId),
+        setOffline: (deviceId, offline) => deviceParts.control.setOffline(deviceId, offline)
+      }
+      this.deviceFailNext = deviceParts.control.failNext
+      inner = deviceParts.gateway
+    }
     this.regional = regionalParts.control
-    this.device = deviceParts.control
     let queueLayer: Layer.Layer<JobQueue, unknown>
     if (this.options.queue !== undefined) {
       queueLayer = this.options.queue()
@@ -137,7 +175,6 @@ class World {
       this.queueControl = queueParts.control
       queueLayer = Layer.succeed(JobQueue, queueParts.queue)
     }
-    const inner = deviceParts.gateway
     const wrapped: DeviceGateway["Service"] = {
       ...inner,
       createUser: (device: Device, spec: DeviceUserSpec) =>
@@ -159,7 +196,7 @@ class World {
     const layer = Facade.layer({
       regional: Layer.succeed(RegionalGateway, regionalParts.gateway),
       device: Layer.succeed(DeviceGateway, wrapped),
-      devices,
+      devices: this.devices,
       regions,
       policy: Policy.layerAllowAll,
       ...(this.options.store !== undefined ? { store: this.options.store() } : {}),
@@ -192,11 +229,10 @@ class World {
   async usable(grant: Grant): Promise<boolean> {
     const now = this.clock.now()
     const region = regions.find((candidate) => candidate.id === grant.regionId) as Region
-    const device = devices.find((candidate) => candidate.id === grant.deviceId) as Device
     const paths = await this.run(this.regional.paths(region.id))
     const path = paths.find((candidate) => candidate.grantId === grant.id)
     if (path === undefined || now >= path.stopAt) return false
-    const users = await this.run(this.device.users(device.id))
+    const users = await this.run(Effect.orDie(this.device.users(grant.deviceId)))
     const user = users.find((candidate) => candidate.username === grant.username)
     return user !== undefined && !user.disabled
   }
@@ -247,7 +283,8 @@ class World {
     this.delayNextCreate = 0
     if (this.queueControl !== undefined) await this.run(this.queueControl.clearFaults)
     for (const region of regions) await this.run(this.regional.setOffline(region.id, false))
-    for (const device of devices) await this.run(this.device.setOffline(device.id, false))
+    const setOffline = this.device.setOffline
+    if (setOffline !== undefined) for (const device of this.devices) await this.run(setOffline(device.id, false))
     for (let round = 0; round < rounds; round++) {
       this.clock.advance(advanceMs)
       await this.run(relayOnce())
@@ -271,8 +308,8 @@ class World {
         if (!live.has(path.grantId)) this.violations.push(`${label}: NAT path of non-live grant ${path.grantId} remains`)
       }
     }
-    for (const device of devices) {
-      for (const user of await this.run(this.device.users(device.id))) {
+    for (const device of this.devices) {
+      for (const user of await this.run(Effect.orDie(this.device.users(device.id)))) {
         if (!liveUsers.has(user.username)) this.violations.push(`${label}: device user ${user.username} of a non-live grant remains`)
       }
     }
@@ -426,7 +463,8 @@ const landLateCommand = fc.constant(command("LandLateCreates", (model) => model.
 
 const offlineCommand = fc.record({ device: fc.boolean(), index: fc.nat(), offline: fc.boolean() }).map(({ device, index, offline }) =>
   command(`${device ? "Device" : "Region"}Offline(#${index}, ${offline})`, () => true, async (_model, world) => {
-    if (device) await world.run(world.device.setOffline(devices[index % devices.length]!.id, offline))
+    const setOffline = world.device.setOffline
+    if (device && setOffline !== undefined) await world.run(setOffline(devices[index % devices.length]!.id, offline))
     else await world.run(world.regional.setOffline(regions[index % regions.length]!.id, offline))
   })
 )
@@ -441,7 +479,9 @@ const failNextCommand = fc.record({
     `${device ? "Device" : "Region"}FailNext(#${index}, ${count}${afterApply ? ", reply lost" : ""})`,
     () => true,
     async (_model, world) => {
-      if (device) await world.run(world.device.failNext(devices[index % devices.length]!.id, count, "Timeout", { afterApply }))
+      if (device && world.deviceFailNext !== undefined) {
+        await world.run(world.deviceFailNext(devices[index % devices.length]!.id, count, "Timeout", { afterApply }))
+      } else if (device) return
       else await world.run(world.regional.failNext(regions[index % regions.length]!.id, count, "Timeout", { afterApply }))
     }
   )
@@ -498,6 +538,8 @@ export const property = (options: ModelOptions = {}) =>
       pauseCommand,
       resumeCommand,
       delayCreateCommand,
+      delayCreateCommand,
+      landLateCommand,
       landLateCommand,
       offlineCommand,
       failNextCommand,
@@ -525,6 +567,7 @@ export const property = (options: ModelOptions = {}) =>
         world.assertNoViolation()
       } finally {
         await world.runtime.dispose()
+        await world.device.close?.()
         await options.afterRun?.()
       }
     }
