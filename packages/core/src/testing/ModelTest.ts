@@ -104,7 +104,8 @@ export interface ModelDevice {
   readonly close?: () => Promise<void>
 }
 
-const start = Date.UTC(2026, 0, 1)
+/** The model clock's starting time (epoch ms). */
+export const start = Date.UTC(2026, 0, 1)
 const minute = 60_000
 
 /** The topology of every run: a small port range to provoke contention. */
