@@ -1,11 +1,3 @@
-import { defineConfig } from "tsup"
+import { packageConfig } from "../../tsup.shared.ts"
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
-  dts: { compilerOptions: { allowImportingTsExtensions: true } },
-  tsconfig: "tsconfig.build.json",
-  sourcemap: true,
-  clean: true,
-  target: "node22"
-})
+export default packageConfig(["src/index.ts"])
