@@ -11,9 +11,9 @@
  *
  * Commands go through a {@link CommandRunner} (local, or SSH to the regional server).
  *
- * **The regional fence** is recorded on the server, inside the firewall itself (a `TA-META`
- * rule per table, or the `revs` set), and every batch deletes the exact fence artifact it
- * read before writing the new one: a batch prepared from a stale view fails as a whole and
+ * **The regional fence** is recorded on the server, inside the firewall itself (the name of
+ * a `TA-R<revision>.<nonce>` chain per table, or the element of the `revs` set), and every
+ * batch renames or deletes the exact fence artifact it read while writing the new one: a batch prepared from a stale view fails as a whole and
  * is retried from a fresh listing. A change whose revision is older than the recorded one
  * fails with `StaleRevision`.
  *
@@ -56,7 +56,7 @@ import { isSamePath, toNatPath, validate, validateRegion, type ValidationOptions
  */
 export interface NetfilterOptions {
   readonly backend: "iptables" | "nftables"
-  /** iptables chain name prefix (default `TA`: `TA-DNAT`, `TA-GRANTS`, …). */
+  /** iptables chain name prefix, at most 8 characters (default `TA`: `TA-DNAT`, `TA-GRANTS`, …). */
   readonly chainPrefix?: string
   /** nftables table name (default `transient_access`). */
   readonly table?: string
@@ -90,8 +90,8 @@ const stale = (revision: number, snapshot: Snapshot): Decision | undefined =>
 
 /** Checks the adapter's own options. */
 const checkOptions = (options: NetfilterOptions): string | undefined => {
-  if (options.chainPrefix !== undefined && !/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(options.chainPrefix)) {
-    return "chainPrefix must be 1-16 letters, digits or _ starting with a letter"
+  if (options.chainPrefix !== undefined && !/^[A-Za-z][A-Za-z0-9_]{0,7}$/.test(options.chainPrefix)) {
+    return "chainPrefix must be 1-8 letters, digits or _ starting with a letter"
   }
   if (options.table !== undefined && !/^[a-z][a-z0-9_]{0,31}$/.test(options.table)) {
     return "table must be 1-32 lower-case letters, digits or _ starting with a letter"

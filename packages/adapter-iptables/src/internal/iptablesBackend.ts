@@ -18,13 +18,15 @@ import {
   chainNames,
   deletion,
   dnatRule,
+  fenceLines,
   forwardRule,
   type LayoutSettings,
-  metaRule,
   parseDnat,
   parseDump,
+  parseFence,
   parseForward,
-  parseMeta,
+  parseMetaListing,
+  revisionChain,
   type TableDump
 } from "./iptablesLayout.ts"
 import type { StoredPath } from "./path.ts"
@@ -39,6 +41,7 @@ export interface IptablesSettings {
 type Table = "nat" | "filter"
 
 interface Token {
+  /** The fence chain of each table. */
   readonly meta: Readonly<Record<Table, string | undefined>>
   readonly repairs: Readonly<Record<Table, ReadonlyArray<string>>>
   /** Saved lines of each path, by `grantId|port`. */
@@ -110,12 +113,12 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
 
   const load = Effect.fnUntraced(function*(region: Topology.Region) {
     const [nat, filter] = yield* Effect.all([dump(region, "nat"), dump(region, "filter")], { concurrency: 2 })
-    const natMeta = parseMeta(nat, names)
-    const filterMeta = parseMeta(filter, names)
+    const natMeta = parseFence(nat, names)
+    const filterMeta = parseFence(filter, names)
     const expected = baseRules(region, layout)
     const merged = mergeArtifacts(parseDnat(nat, names), parseForward(filter, names))
     const token: Token = {
-      meta: { nat: natMeta?.line, filter: filterMeta?.line },
+      meta: { nat: natMeta?.chain, filter: filterMeta?.chain },
       repairs: {
         nat: repairsFor(nat, expected.nat, names.snat, [names.dnat, names.snat, names.meta], [names.dnat, names.snat]),
         filter: repairsFor(filter, expected.filter, names.forward, [names.forward, names.grants, names.meta], [names.forward])
@@ -128,7 +131,7 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
   const revision = Effect.fnUntraced(function*(region: Topology.Region) {
     const read = (table: Table) =>
       runRaw(runner, [programs(region).list, "-t", table, "-S", names.meta]).pipe(
-        Effect.map((result) => result.exitCode === 0 ? parseMeta(parseDump(result.stdout), names)?.revision ?? 0 : 0)
+        Effect.map((result) => result.exitCode === 0 ? parseMetaListing(result.stdout, names) : 0)
       )
     const [nat, filter] = yield* Effect.all([read("nat"), read("filter")], { concurrency: 2 })
     return Math.max(nat, filter)
@@ -142,14 +145,14 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
     const newLines: Record<Table, ReadonlyArray<string>> = added
       ? { nat: [dnatRule(added, layout)], filter: [forwardRule(added, layout)] }
       : { nat: [], filter: [] }
+    const fence = revisionChain(names, revisionNow, nonce)
     const section = (table: Table): string => {
       const previous = token.meta[table]
       const removed = change.remove.flatMap((path) => token.lines.get(key(path))?.[table] ?? [])
       return [
         `*${table}`,
         ...token.repairs[table],
-        ...(previous === undefined ? [] : [deletion(previous)]),
-        metaRule(names, revisionNow, nonce),
+        ...fenceLines(names, previous, fence),
         ...removed.map(deletion),
         ...newLines[table],
         "COMMIT",
@@ -168,8 +171,7 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
       lines.set(key(added), newLines)
       paths.push({ ...added, dnat: true, forward: true })
     }
-    const meta = metaRule(names, revisionNow, nonce)
-    const next: Token = { meta: { nat: meta, filter: meta }, repairs: { nat: [], filter: [] }, lines }
+    const next: Token = { meta: { nat: fence, filter: fence }, repairs: { nat: [], filter: [] }, lines }
     return { _tag: "Committed", snapshot: { revision: revisionNow, paths, token: next } } as const
   })
 
