@@ -32,7 +32,7 @@
  *
  * @since 0.1.0
  */
-import { Ids, RegionalGateway, TargetError, type Topology } from "@transient-access/core"
+import { Cidr, Ids, RegionalGateway, TargetError, type Topology } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -41,7 +41,6 @@ import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import { CommandRunner } from "./CommandRunner.ts"
 import type { Backend, Change, Snapshot } from "./internal/backend.ts"
-import * as Cidr from "./internal/cidr.ts"
 import { cutFlows } from "./internal/conntrack.ts"
 import { gatewayError } from "./internal/errors.ts"
 import * as IptablesBackend from "./internal/iptablesBackend.ts"

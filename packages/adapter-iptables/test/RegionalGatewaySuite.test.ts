@@ -12,7 +12,7 @@ import type * as SshCommandRunner from "../src/SshCommandRunner.ts"
 import * as SshRunner from "../src/SshCommandRunner.ts"
 import { gatewayLayer, rawTags, regionOf } from "./support/gateway.ts"
 import { createTopology, describeNetns, destroyTopology, type Topology } from "./support/netns.ts"
-import { startSshd } from "./support/sshd.ts"
+import { sshTopology } from "./support/sshd.ts"
 
 /** Addresses are fixed by the topology helper, so the region is known before it exists. */
 const region = regionOf({ publicAddress: "10.71.1.1", tunnelAddress: "10.71.2.1" } as Topology, "region-suite")
@@ -23,19 +23,17 @@ for (const backend of ["iptables", "nftables"] as const) {
     describeNetns(`${backend} over ${runner}`, () => {
       let topology: Topology | undefined
       let ssh: SshCommandRunner.SshOptions | undefined
-      let dispose = () => {}
+      let close = async () => {}
       beforeAll(async () => {
-        topology = await createTopology()
         if (runner === "ssh") {
-          const sshd = await startSshd(topology)
-          ssh = sshd.options
-          dispose = sshd.dispose
+          ;({ topology, options: ssh, close } = await sshTopology())
+        } else {
+          const local = await createTopology()
+          topology = local
+          close = () => destroyTopology(local)
         }
       })
-      afterAll(async () => {
-        await destroyTopology(topology)
-        dispose()
-      })
+      afterAll(() => close())
       const layer = Layer.unwrap(Effect.sync(() => {
         if (!topology) throw new Error("topology not created")
         return gatewayLayer(topology, backend, runner === "ssh" && ssh ? SshRunner.layer(ssh) : undefined)

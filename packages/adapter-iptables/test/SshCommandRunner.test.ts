@@ -7,28 +7,22 @@ import * as fc from "fast-check"
 import { afterAll, assert, beforeAll, it } from "vitest"
 import type { CommandRunner } from "../src/CommandRunner.ts"
 import * as SshCommandRunner from "../src/SshCommandRunner.ts"
-import { createTopology, describeNetns, destroyTopology, type Topology } from "./support/netns.ts"
-import { startSshd } from "./support/sshd.ts"
+import { describeNetns, type Topology } from "./support/netns.ts"
+import { sshTopology } from "./support/sshd.ts"
 
 describeNetns("SshCommandRunner (sshd in a namespace)", () => {
   let topology: Topology
   let options: SshCommandRunner.SshOptions
-  let dispose = () => {}
+  let close = async () => {}
   const withRunner = <A, E>(
     use: (runner: CommandRunner["Service"]) => Effect.Effect<A, E>,
     overrides: Partial<SshCommandRunner.SshOptions> = {}
   ) => Effect.runPromise(Effect.scoped(Effect.flatMap(SshCommandRunner.make({ ...options, ...overrides }), use)))
 
   beforeAll(async () => {
-    topology = await createTopology()
-    const sshd = await startSshd(topology)
-    options = sshd.options
-    dispose = sshd.dispose
+    ;({ topology, options, close } = await sshTopology())
   })
-  afterAll(async () => {
-    await destroyTopology(topology)
-    dispose()
-  })
+  afterAll(() => close())
 
   it("runs commands in the server's namespace and passes argv and stdin intact", async () => {
     await withRunner((runner) =>

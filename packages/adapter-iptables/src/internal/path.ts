@@ -5,10 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Grant, Ids, RegionalGateway, type Topology } from "@transient-access/core"
+import { Cidr, Grant, Ids, RegionalGateway, type Topology } from "@transient-access/core"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as Cidr from "./cidr.ts"
 
 /**
  * A path that passed validation; every field is safe to place in a firewall command.

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import * as Redacted from "effect/Redacted"
 import type * as SshCommandRunner from "../../src/SshCommandRunner.ts"
-import { spawnIn, supportFile, type Topology } from "./netns.ts"
+import { createTopology, destroyTopology, spawnIn, supportFile, type Topology } from "./netns.ts"
 
 const execFileAsync = promisify(execFile)
 
@@ -74,5 +74,23 @@ export const startSshd = async (topology: Topology): Promise<{ readonly options:
       ]
     },
     dispose: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** A topology with sshd running in its regional namespace; `close` removes both. */
+export const sshTopology = async (): Promise<{
+  readonly topology: Topology
+  readonly options: SshCommandRunner.SshOptions
+  readonly close: () => Promise<void>
+}> => {
+  const topology = await createTopology()
+  const sshd = await startSshd(topology)
+  return {
+    topology,
+    options: sshd.options,
+    close: async () => {
+      await destroyTopology(topology)
+      sshd.dispose()
+    }
   }
 }
