@@ -1,15 +1,19 @@
 /**
  * The REST API over the SDK facade: create a grant on a device, list a device's grants, get
- * one, revoke one, read the audit log, list sites. Every body and query is decoded with a
+ * one, revoke one, read the audit log, list sites, issue a pull-mode device's bootstrap
+ * script (admins; rotates the device's token; audited as `device.bootstrap`). Every body and query is decoded with a
  * Schema before the SDK sees it (unknown keys are refused); every failure is problem+json.
  *
  * @since 0.1.0
  */
-import { Cidr, type Facade, type Grant, GrantRequest, type Policy } from "@transient-access/core"
+import { AuditLog, Cidr, type Facade, type Grant, GrantRequest, type Policy } from "@transient-access/core"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import express, { type NextFunction, type Request, type Response, type Router } from "express"
 import type { ApiKeys } from "./ApiKeys.ts"
+import type { PullDevices } from "./CheckIn.ts"
 import type { Inventory } from "./Inventory.ts"
 import { HttpProblem } from "./Problem.ts"
 import { presentGrant, presentGrantResult } from "./Present.ts"
@@ -24,6 +28,8 @@ export interface ApiOptions {
   readonly sdk: Facade.TransientAccess
   readonly apiKeys: ApiKeys
   readonly inventory: Inventory
+  /** Pull-mode devices (check-ins and bootstrap scripts). */
+  readonly pull?: PullDevices
 }
 
 /**
@@ -175,6 +181,22 @@ export const makeApiRouter = (options: ApiOptions): Router => {
   router.delete("/grants/:grantId", async (request, response) => {
     const grant = await sdk.revoke(actorOf(response), pathParameter(request, "grantId"))
     response.json({ grant: presentGrant(grant) })
+  })
+
+  router.post("/devices/:deviceId/bootstrap", async (request, response) => {
+    const deviceId = pathParameter(request, "deviceId")
+    const actor = actorOf(response)
+    if (!actor.roles.includes("admin")) throw new HttpProblem("PolicyDenied", "only admins may bootstrap devices")
+    if (options.pull === undefined) throw new HttpProblem("NotPullDevice", "this server has no pull-mode devices")
+    const script = await options.pull.bootstrap(deviceId)
+    await sdk.runtime.runPromise(
+      Effect.gen(function*() {
+        const audit = yield* AuditLog.AuditLog
+        const at = yield* Clock.currentTimeMillis
+        yield* audit.record({ at, actor: actor.id, action: "device.bootstrap", grantId: null, details: { deviceId } })
+      })
+    )
+    response.type("text/plain").send(script)
   })
 
   router.get("/audit", async (request, response) => {

@@ -8,7 +8,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express"
 import * as Path from "node:path"
 import { type ApiOptions, makeApiRouter } from "./Api.ts"
-import { type CheckIn, makeCheckInRouter } from "./CheckIn.ts"
+import { makeCheckInRouter } from "./CheckIn.ts"
 import { openApiDocument } from "./OpenApi.ts"
 import { HttpProblem, sendProblem, toProblem } from "./Problem.ts"
 
@@ -21,8 +21,6 @@ import { HttpProblem, sendProblem, toProblem } from "./Problem.ts"
 export interface AppOptions extends ApiOptions {
   /** Express `trust proxy` value: addresses/CIDRs of proxies whose X-Forwarded-For is believed. */
   readonly trustedProxies: ReadonlyArray<string>
-  /** Pull-mode check-in, when the device adapter supports it. */
-  readonly checkIn?: CheckIn
   /** Largest accepted JSON body (default 16 KiB). */
   readonly bodyLimit?: string
   /** Called with unexpected (5xx) errors; never receives secrets from the API layer. */
@@ -63,7 +61,7 @@ export const makeApp = (options: AppOptions): Express => {
     response.json(openApiDocument(`${request.protocol}://${request.get("host") ?? "localhost"}`))
   })
   app.use("/api", makeApiRouter(options))
-  if (options.checkIn !== undefined) app.use("/device", makeCheckInRouter(options.checkIn))
+  if (options.pull !== undefined) app.use("/device", makeCheckInRouter(options.pull))
   app.use(express.static(Path.join(import.meta.dirname, "public"), { index: "index.html", maxAge: 0 }))
   app.use((_request: Request, _response: Response, next: NextFunction) => {
     next(new HttpProblem("NotFound", "no such resource"))

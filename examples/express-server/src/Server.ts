@@ -1,13 +1,15 @@
 /**
- * Starts the whole example: wiring (store, queue, relay, devices), the SDK and its workers,
- * and the HTTP server. `main.ts` and the tests both start it through `startServer`.
+ * Starts the whole example: wiring (store, queue, regional gateway, devices), the SDK and
+ * its workers, and the HTTP server. The server listens before the app is attached, so the
+ * pull-mode bootstrap scripts can carry the server's own URL. `main.ts` and the tests both
+ * start it through `startServer`.
  *
  * @since 0.1.0
  */
 import { Facade } from "@transient-access/core"
 import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
-import type * as Http from "node:http"
+import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { type ApiKeyEntry, generateApiKey, makeApiKeys, parseApiKeys } from "./ApiKeys.ts"
 import { makeApp } from "./App.ts"
@@ -47,20 +49,31 @@ export const startServer = async (settings: Settings): Promise<RunningServer> =>
     await wiring.close()
     throw error
   }
+  const server = Http.createServer()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(settings.port, settings.host, () => resolve())
+    })
+  } catch (error) {
+    await sdk.dispose()
+    await wiring.close()
+    throw error
+  }
+  const address = server.address() as AddressInfo
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
   const app = makeApp({
     sdk,
     apiKeys: makeApiKeys(apiKeys),
     inventory: wiring.inventory,
     trustedProxies: settings.trustedProxies,
+    pull: await wiring.onListening(url),
     onInternalError: (error) => console.error("internal error:", error instanceof Error ? error.stack : error)
   })
-  const server = await new Promise<Http.Server>((resolve, reject) => {
-    const listening = app.listen(settings.port, settings.host, (error?: Error) => (error ? reject(error) : resolve(listening)))
-  })
-  const address = server.address() as AddressInfo
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+  server.on("request", app)
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     apiKeys,
     sdk,
     wiring,

@@ -1,21 +1,25 @@
 /**
  * Turns the settings into SDK options: which store, queue, regional gateway and device
  * gateway to use, and the inventory. The embedded default needs nothing installed: PGlite,
- * the in-memory queue, the user-space relay, and RouterOS simulators started in process.
+ * the in-memory queue, the user-space relay, and RouterOS simulators started in process and
+ * driven through the real RouterOS adapter (API push, and pull mode for `TA_PULL_DEVICES`).
  *
  * @since 0.1.0
  */
-import { AuditLog, type Facade, type JobQueue, SecretBox, type Topology } from "@transient-access/core"
-import { RelayGateway } from "@transient-access/adapter-relay"
-import { startSimulator, type Simulator } from "@transient-access/adapter-routeros/testing"
+import type { ApiTransport } from "@transient-access/adapter-routeros"
+import type { SimulatorHandle } from "@transient-access/adapter-routeros/testing"
 import { PgAuditLog, PgGrantStore, PgliteStore } from "@transient-access/adapter-store-postgres"
+import { AuditLog, type Facade, type GrantStore, type JobQueue, MemoryGrantStore, SecretBox, type Topology } from "@transient-access/core"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Fs from "node:fs/promises"
-import type { Inventory } from "./Inventory.ts"
-import { parseInventory } from "./Inventory.ts"
+import { makePullDevices, type PullDevices } from "./CheckIn.ts"
+import { credentialsFromConfig, makeDevices } from "./Devices.ts"
+import { devicesOf, type Inventory, parseInventory } from "./Inventory.ts"
+import { regionalLayer } from "./Regional.ts"
 import type { Settings } from "./Settings.ts"
-import * as SimulatorGateway from "./SimulatorGateway.ts"
+import { bootstrapPullSimulators, type SimulatedDevices, startSimulators } from "./Simulators.ts"
 
 /**
  * Everything the server runs with.
@@ -27,47 +31,20 @@ export interface Wiring {
   readonly sdkOptions: Facade.TransientAccessOptions
   readonly inventory: Inventory
   /** Simulated devices by device id (empty with real devices). */
-  readonly simulators: ReadonlyMap<string, Simulator.Simulator>
+  readonly simulators: ReadonlyMap<string, SimulatorHandle>
+  /**
+   * Called once the HTTP server listens at `baseUrl` (or `TA_PUBLIC_URL`): builds the pull
+   * edge (check-in URLs point there) and bootstraps the pull-mode simulators.
+   */
+  readonly onListening: (baseUrl: string) => Promise<PullDevices>
   readonly close: () => Promise<void>
 }
 
-const simulatorSiteNames = ["Head office", "Branch office", "Warehouse", "Data centre"]
-
-const simulatedInventory = async (settings: Settings) => {
-  const region: Topology.Region = {
-    id: "local" as Topology.Region["id"],
-    endpointHost: settings.endpointHost,
-    portRange: settings.portRange,
-    tunnelAddress: "127.0.0.1"
-  }
-  const simulators = new Map<string, Simulator.Simulator>()
-  const sites = []
-  for (let index = 1; index <= settings.simulators; index++) {
-    const id = `rtr-${index}`
-    const simulator = await startSimulator({ identity: id, removeKillsSessions: true })
-    simulators.set(id, simulator)
-    const name = simulatorSiteNames[index - 1] ?? `Site ${index}`
-    sites.push({
-      id: `site-${index}`,
-      name,
-      devices: [{
-        id: id as Topology.Device["id"],
-        regionId: region.id,
-        tunnelAddress: "127.0.0.1",
-        ports: { ssh: simulator.sshPort ?? 22, winbox: 8291, api: simulator.apiPort },
-        mode: "push" as const,
-        name: `${name} router`
-      }]
-    })
-  }
-  return { inventory: { sites, regions: [region] }, simulators }
-}
-
-const storeLayers = (settings: Settings) => {
+const storeLayers = (settings: Settings): { readonly store: Layer.Layer<GrantStore.GrantStore, unknown>; readonly audit: Layer.Layer<AuditLog.AuditLog, unknown> } => {
   const secrets = process.env["TA_SECRET_KEYS"] === undefined ? SecretBox.layerEphemeral : SecretBox.layerConfig
   switch (settings.store) {
     case "memory":
-      return { audit: AuditLog.layerMemory() }
+      return { store: MemoryGrantStore.layer.pipe(Layer.provide(secrets)), audit: AuditLog.layerMemory() }
     case "pglite": {
       const store = PgliteStore.layerPglite(Option.isSome(settings.pgliteDir) ? { dataDir: settings.pgliteDir.value } : {}).pipe(
         Layer.provide(secrets)
@@ -83,8 +60,36 @@ const storeLayers = (settings: Settings) => {
 
 const queueLayer = async (settings: Settings): Promise<Layer.Layer<JobQueue.JobQueue, unknown> | undefined> => {
   if (settings.queue === "memory") return undefined
+  if (Option.isNone(settings.redis.url)) throw new Error("TA_QUEUE=redis needs TA_REDIS_URL")
   const { RedisJobQueue } = await import("@transient-access/adapter-queue-redis")
-  return RedisJobQueue.layerConfig()
+  return RedisJobQueue.layer({ url: settings.redis.url.value, prefix: settings.redis.prefix })
+}
+
+/** The embedded region of the simulators: the relay on this host. */
+const localRegion = (settings: Settings): Topology.Region => ({
+  id: "local" as Topology.Region["id"],
+  endpointHost: settings.endpointHost,
+  portRange: settings.portRange,
+  tunnelAddress: "127.0.0.1"
+})
+
+/** Real devices from `TA_INVENTORY`, with their API logins. */
+const realDevices = async (settings: Settings) => {
+  if (Option.isNone(settings.inventory)) throw new Error("TA_DEVICES=routeros needs TA_INVENTORY (a JSON file with sites and regions)")
+  const loaded = parseInventory(await Fs.readFile(settings.inventory.value, "utf8"))
+  const fallback: ApiTransport.ApiCredentials | undefined = Option.isSome(settings.routerOs.password)
+    ? { user: settings.routerOs.user, password: settings.routerOs.password.value }
+    : undefined
+  const missing = devicesOf(loaded.inventory).filter((device) => device.mode === "push" && !loaded.credentials.has(device.id))
+  if (fallback === undefined && missing.length > 0) {
+    throw new Error(`push devices ${missing.map((device) => device.id).join(", ")} have no credentials: set TA_ROUTEROS_PASSWORD or their credentials.passwordEnv`)
+  }
+  const tls = !settings.routerOs.tls
+    ? false
+    : Option.isSome(settings.routerOs.caFile)
+    ? { ca: await Fs.readFile(settings.routerOs.caFile.value, "utf8") }
+    : true
+  return { inventory: loaded.inventory, credentials: credentialsFromConfig(loaded.credentials, fallback), tls }
 }
 
 /**
@@ -94,30 +99,50 @@ const queueLayer = async (settings: Settings): Promise<Layer.Layer<JobQueue.JobQ
  * @since 0.1.0
  */
 export const makeWiring = async (settings: Settings): Promise<Wiring> => {
-  const simulated = settings.devices === "simulator"
-  const { inventory, simulators } = simulated
-    ? await simulatedInventory(settings)
-    : { inventory: parseInventory(await Fs.readFile(Option.getOrThrow(settings.inventory), "utf8")), simulators: new Map() }
-  if (!simulated) throw new Error("TA_DEVICES=routeros needs the RouterOS push gateway (not wired in this example yet)")
-  const devices = inventory.sites.flatMap((site) => site.devices)
-  const { store, audit } = { store: undefined, ...storeLayers(settings) }
-  const queue = await queueLayer(settings)
-  const sdkOptions: Facade.TransientAccessOptions = {
-    regional: RelayGateway.layerConfig,
-    device: SimulatorGateway.layer(simulators),
-    devices,
-    regions: inventory.regions,
-    audit,
-    ...(store !== undefined ? { store } : {}),
-    ...(queue !== undefined ? { queue } : {}),
-    settings: { sweepIntervalMs: 500, reconcileIntervalMs: 10_000, relayIntervalMs: 50, retryBaseMs: 250 }
-  }
-  return {
-    sdkOptions,
-    inventory,
-    simulators,
-    close: async () => {
-      await Promise.all([...simulators.values()].map((simulator) => simulator.stop()))
+  const simulated: SimulatedDevices | undefined = settings.devices === "simulator"
+    ? await startSimulators({ count: settings.simulators, pullDevices: settings.pullDevices, region: localRegion(settings) })
+    : undefined
+  try {
+    const source = simulated !== undefined
+      ? { inventory: simulated.inventory, credentials: Effect.succeed(simulated.credentials), tls: false as const }
+      : await realDevices(settings)
+    const inventory = source.inventory
+    const devices = devicesOf(inventory)
+    const deviceLayers = makeDevices({ credentials: source.credentials, tls: source.tls, applyTimeoutMs: settings.pullApplyTimeoutMs })
+    const { store, audit } = storeLayers(settings)
+    const queue = await queueLayer(settings)
+    const sdkOptions: Facade.TransientAccessOptions = {
+      regional: regionalLayer(settings),
+      device: deviceLayers.layer.pipe(Layer.provide(store)),
+      devices,
+      regions: inventory.regions,
+      store,
+      audit,
+      ...(queue !== undefined ? { queue } : {}),
+      settings: { sweepIntervalMs: 500, reconcileIntervalMs: 10_000, relayIntervalMs: 50, retryBaseMs: 250 }
     }
+    const intervalSeconds = Option.getOrElse(settings.pullIntervalSeconds, () => (simulated === undefined ? 30 : 1))
+    return {
+      sdkOptions,
+      inventory,
+      simulators: simulated?.simulators ?? new Map(),
+      onListening: async (baseUrl) => {
+        const base = Option.getOrElse(settings.publicUrl, () => baseUrl).replace(/\/+$/, "")
+        const pull = makePullDevices({
+          channel: deviceLayers.channel,
+          devices,
+          checkInUrl: (deviceId) => `${base}/device/${encodeURIComponent(deviceId)}/checkin`,
+          intervalSeconds
+        })
+        if (simulated !== undefined) await bootstrapPullSimulators(simulated, pull)
+        return pull
+      },
+      close: async () => {
+        await simulated?.stop()
+      }
+    }
+  } catch (error) {
+    await simulated?.stop()
+    throw error
   }
 }

@@ -46,7 +46,7 @@ describe.skipIf(!available)(`dashboard in chromium${available ? "" : " (skipped:
     const errors: Array<string> = []
     page.on("pageerror", (error) => errors.push(error.message))
     await page.goto(`${server.url}/#key=${keys.admin}`)
-    await page.getByRole("button", { name: "Branch office" }).click()
+    await page.getByRole("button", { name: "Head office" }).click()
     await page.getByRole("tab", { name: "Transient Access" }).click()
     await page.getByRole("button", { name: "+ Add" }).click()
 

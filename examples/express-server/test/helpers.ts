@@ -2,13 +2,15 @@
  * Test helpers: start the example server in process or as the real `node src/main.ts`
  * process, and talk to its API.
  */
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { type RunningServer, startServer } from "../src/Server.ts"
-import type { Settings } from "../src/Settings.ts"
+import { type Settings, settingsConfig } from "../src/Settings.ts"
 
 /** Keys every test server accepts. */
 export const keys = {
@@ -23,20 +25,16 @@ export const randomPortRange = () => {
   return { from, to: from + 49 }
 }
 
+/** The defaults of every setting, as an empty environment gives them. */
+const defaults: Settings = Effect.runSync(
+  settingsConfig.pipe(Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env: {} })))
+)
+
 /** Settings for an in-process test server (embedded everything, random ports). */
 export const testSettings = (overrides: Partial<Settings> = {}): Settings => ({
-  host: "127.0.0.1",
+  ...defaults,
   port: 0,
   apiKeys: Option.some(Redacted.make(apiKeysText)),
-  trustedProxies: [],
-  store: "pglite",
-  pgliteDir: Option.none(),
-  queue: "memory",
-  regional: "relay",
-  devices: "simulator",
-  simulators: 2,
-  inventory: Option.none(),
-  endpointHost: "127.0.0.1",
   portRange: randomPortRange(),
   ...overrides
 })
