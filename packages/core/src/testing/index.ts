@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+export * as AuditLogSuite from "./AuditLogSuite.ts"
 export * as DeviceGatewaySuite from "./DeviceGatewaySuite.ts"
 export * as Fixtures from "./fixtures.ts"
 export * as GrantStoreSuite from "./GrantStoreSuite.ts"

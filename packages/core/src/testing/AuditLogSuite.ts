@@ -1,0 +1,59 @@
+/**
+ * The contract suite of the `AuditLog` port: events come back newest first, filtered by
+ * grant, limited, and exactly as recorded. Every audit adapter runs it; so does
+ * `AuditLog.layerMemory`.
+ *
+ * Tests run with the live clock and a fresh layer per test; each test uses its own grant
+ * ids, so a shared backend is fine.
+ *
+ * @since 0.1.0
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import { AuditLog } from "../AuditLog.ts"
+import type { AuditEvent } from "../AuditLog.ts"
+import { randomToken } from "../internal/randomToken.ts"
+
+/**
+ * Registers the `AuditLog` contract tests for an adapter layer.
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export const suite = (name: string, layer: Layer.Layer<AuditLog, unknown>): void => {
+  describe(`${name} (AuditLog contract)`, () => {
+    it.live("records events and lists them newest first, by grant, up to a limit", () =>
+      Effect.gen(function*() {
+        const audit = yield* AuditLog
+        const grantId = `ga_${randomToken(20)}`
+        const other = `ga_${randomToken(20)}`
+        const base = Date.now()
+        const events: Array<AuditEvent> = Array.from({ length: 5 }, (_, index) => ({
+          at: base + index,
+          actor: index % 2 === 0 ? "alice" : "system",
+          action: `test.step-${index}`,
+          grantId,
+          details: { index, note: `quote " and newline \n`, flag: index % 2 === 0, nothing: null }
+        }))
+        for (const event of events) yield* audit.record(event)
+        yield* audit.record({ at: base, actor: "bob", action: "test.other", grantId: other, details: {} })
+        const listed = yield* audit.list({ grantId, limit: 10 })
+        assert.deepStrictEqual(listed.map((event) => event.action), events.map((event) => event.action).toReversed())
+        assert.deepStrictEqual(listed[0], events[4])
+        const limited = yield* audit.list({ grantId, limit: 2 })
+        assert.deepStrictEqual(limited.map((event) => event.action), ["test.step-4", "test.step-3"])
+        const others = yield* audit.list({ grantId: other })
+        assert.deepStrictEqual(others.map((event) => event.actor), ["bob"])
+      }).pipe(Effect.provide(layer)))
+
+    it.live("events without a grant are listed unfiltered", () =>
+      Effect.gen(function*() {
+        const audit = yield* AuditLog
+        const action = `test.global-${randomToken(12)}`
+        yield* audit.record({ at: Date.now(), actor: "system", action, grantId: null, details: {} })
+        const recent = yield* audit.list({ limit: 50 })
+        assert.isTrue(recent.some((event) => event.action === action && event.grantId === null))
+      }).pipe(Effect.provide(layer)))
+  })
+}
