@@ -15,9 +15,10 @@
  * - **Secrets**: the device's copy of a password is held only sealed by `SecretBox`
  *   (AAD = `SecretBox.deviceSecretAad(grantId, deviceId)`) and opened on read; it is wiped
  *   on demand and when the grant becomes `revoked`.
- * - **Values**: grants and jobs are checked against their schemas when written (a value that
- *   fails is refused with `StoreError` `Corrupt`, as a row that would not decode) and are
- *   stored frozen, so callers can never change the store's copy.
+ * - **Values**: grants and jobs are checked against their schemas when written, and a grant's
+ *   `expiresAt` may not precede its `createdAt` (the PostgreSQL table's check); a value that
+ *   fails is refused with `StoreError` `Corrupt` and nothing is written. Values are stored
+ *   frozen, so callers can never change the store's copy.
  * - **Outbox**: taking a job counts as a publication (its time is stamped and `publications`
  *   is counted), so concurrent relays never get the same job twice, and a job whose relay
  *   died before `markPublished` is handed out again after `republishAfterMs`.
@@ -161,7 +162,10 @@ const freezeGrant = (grant: Grant): Grant => {
 const checkGrant = (grant: Grant): Result.Result<Grant, StoreError> =>
   Result.match(decodeGrant(grant), {
     onFailure: (error) => Result.fail(corrupt(`refusing to store an invalid grant: ${error.message}`)),
-    onSuccess: (decoded) => Result.succeed(freezeGrant(decoded))
+    onSuccess: (decoded) =>
+      decoded.expiresAt < decoded.createdAt
+        ? Result.fail(corrupt(`refusing to store grant ${decoded.id}: expiresAt is before createdAt`))
+        : Result.succeed(freezeGrant(decoded))
   })
 
 /** Schema-checks jobs about to be written; refuses ids already in the outbox or repeated. */

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as fc from "fast-check"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -6,6 +7,7 @@ import * as Redacted from "effect/Redacted"
 import { TestClock } from "effect/testing"
 import type { Grant } from "../src/Grant.ts"
 import { GrantStore } from "../src/GrantStore.ts"
+import type { StoreError } from "../src/GrantStore.ts"
 import { removalJobs } from "../src/Job.ts"
 import * as MemoryGrantStore from "../src/MemoryGrantStore.ts"
 import * as SecretBox from "../src/SecretBox.ts"
@@ -134,6 +136,8 @@ describe("MemoryGrantStore specifics", () => {
       const store = yield* GrantStore
       const badPort = yield* Effect.flip(store.insert(newGrant(makeTestGrant({ endpoint: { host: "h", port: 70_000 } }))))
       assert.deepStrictEqual([badPort._tag, badPort._tag === "StoreError" && badPort.reason], ["StoreError", "Corrupt"])
+      const backwards = yield* Effect.flip(store.insert(newGrant(makeTestGrant({ createdAt: 10, expiresAt: 5 }))))
+      assert.deepStrictEqual([backwards._tag, backwards._tag === "StoreError" && backwards.reason], ["StoreError", "Corrupt"])
       const active = yield* Effect.flip(store.insert(newGrant(makeTestGrant({ state: "active" }))))
       assert.strictEqual(active._tag, "StoreError")
       const grant = (yield* store.insert(newGrant(makeTestGrant()))).grant
@@ -193,4 +197,108 @@ describe("MemoryGrantStore specifics", () => {
       const store = yield* MemoryGrantStore.make
       assert.deepStrictEqual(yield* store.list({}), [])
     }).pipe(Effect.provide(SecretBox.layerEphemeral)))
+})
+
+type RaceOperation =
+  | { readonly kind: "use"; readonly grant: number; readonly yields: number }
+  | { readonly kind: "update"; readonly grant: number; readonly yields: number }
+  | { readonly kind: "claim"; readonly yields: number }
+  | { readonly kind: "tick"; readonly yields: number }
+
+const raceOperation: fc.Arbitrary<RaceOperation> = fc.oneof(
+  fc.record({ kind: fc.constant("use" as const), grant: fc.nat(3), yields: fc.nat(12) }),
+  fc.record({ kind: fc.constant("update" as const), grant: fc.nat(3), yields: fc.nat(4) }),
+  fc.record({ kind: fc.constant("claim" as const), yields: fc.nat(4) }),
+  fc.record({ kind: fc.constant("tick" as const), yields: fc.nat(4) })
+)
+
+/**
+ * Runs random concurrent `withLiveGrant` / `update` / `claimExpired` calls and clock ticks
+ * (each 10 minutes) over four grants (two expired, two expiring at 10 minutes) and checks
+ * that no change lands while `use` holds a grant, that no grant is claimed twice, that no
+ * update is lost (read-modify-write of a counter) and that every generation counts exactly
+ * the changes that succeeded.
+ */
+const race = (operations: ReadonlyArray<RaceOperation>) =>
+  Effect.gen(function*() {
+    const store = yield* GrantStore
+    const grants: Array<Grant> = []
+    for (let index = 0; index < 4; index++) {
+      const expiresAt = index < 2 ? 1 : 10 * minute
+      grants.push((yield* store.insert(makeNewGrant(grantAt({ expiresAt, createdAt: 0 })))).grant)
+    }
+    yield* TestClock.setTime(minute)
+    const inUse = new Set<string>()
+    const changes = new Map<string, number>()
+    const claims = new Map<string, number>()
+    const updates = new Map<string, number>()
+    const count = (map: Map<string, number>, id: string) => map.set(id, (map.get(id) ?? 0) + 1)
+    const pause = (yields: number) => Effect.repeat(Effect.yieldNow, { times: yields })
+    const run = (operation: RaceOperation): Effect.Effect<void, StoreError> => {
+      switch (operation.kind) {
+        case "use": {
+          const grant = grants[operation.grant]!
+          return Effect.asVoid(store.withLiveGrant(grant.id, () =>
+            Effect.gen(function*() {
+              assert.isFalse(inUse.has(grant.id), "two holders of one grant lock")
+              inUse.add(grant.id)
+              yield* pause(operation.yields)
+              inUse.delete(grant.id)
+            })))
+        }
+        case "update": {
+          const grant = grants[operation.grant]!
+          return Effect.gen(function*() {
+            const current = Option.getOrThrow(yield* store.get(grant.id))
+            yield* pause(operation.yields)
+            const result = yield* Effect.result(store.update({
+              grantId: grant.id,
+              expectedGeneration: current.generation,
+              patch: { progress: { provisionAttempts: current.progress.provisionAttempts + 1 } },
+              jobs: () => {
+                assert.isFalse(inUse.has(grant.id), "an update landed while `use` held the grant")
+                count(changes, grant.id)
+                count(updates, grant.id)
+                return []
+              }
+            }))
+            if (result._tag === "Failure") assert.strictEqual(result.failure._tag, "GenerationConflict")
+          })
+        }
+        case "claim":
+          return Effect.asVoid(Effect.andThen(
+            pause(operation.yields),
+            store.claimExpired({
+              limit: 10,
+              plan: (grant, now) => {
+                assert.isFalse(inUse.has(grant.id), "claimed a grant while `use` held it")
+                count(changes, grant.id)
+                count(claims, grant.id)
+                return plan(grant, now)
+              }
+            })
+          ))
+        case "tick":
+          return Effect.andThen(pause(operation.yields), TestClock.adjust(10 * minute))
+      }
+    }
+    yield* Effect.all(operations.map(run), { concurrency: "unbounded", discard: true })
+    for (const grant of grants) {
+      const final = Option.getOrThrow(yield* store.get(grant.id))
+      assert.isAtMost(claims.get(grant.id) ?? 0, 1)
+      assert.strictEqual(final.generation, 1 + (changes.get(grant.id) ?? 0))
+      assert.strictEqual(final.progress.provisionAttempts, updates.get(grant.id) ?? 0, "lost update")
+    }
+  }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+
+describe("MemoryGrantStore under concurrency", () => {
+  it.effect("property: locks, claims and compare-and-set stay consistent under random interleavings", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.array(raceOperation, { minLength: 1, maxLength: 24 }), (operations) =>
+          Effect.runPromise(race(operations).pipe(Effect.provide(TestClock.layer())))
+        ),
+        { numRuns: 200 }
+      )
+    ))
 })

@@ -35,7 +35,8 @@ export const testPort = (): number => 20_000 + Number.parseInt(randomToken(4, "0
 
 /**
  * A valid `pending` `access` grant: generation 1, random ids and port, created now,
- * expiring in one hour. `overrides` replace whole fields.
+ * expiring in one hour. `overrides` replace whole fields; with an `expiresAt` less than an
+ * hour away (or past) and no `createdAt`, creation moves back so that it stays before expiry.
  *
  * @category testing
  * @since 0.1.0
@@ -43,6 +44,7 @@ export const testPort = (): number => 20_000 + Number.parseInt(randomToken(4, "0
 export const makeTestGrant = (overrides: Partial<Grant> = {}): Grant => {
   const now = Date.now()
   const suffix = testSuffix()
+  const expiresAt = overrides.expiresAt ?? now + 60 * 60 * 1000
   return {
     id: `ga_test_${suffix}` as GrantId,
     kind: "access",
@@ -52,8 +54,9 @@ export const makeTestGrant = (overrides: Partial<Grant> = {}): Grant => {
     permission: "full",
     source: "198.51.100.7/32",
     actor: `actor-${testSuffix()}` as ActorId,
-    createdAt: now,
-    expiresAt: now + 60 * 60 * 1000,
+    // an expiry given in the past moves creation before it (stores refuse expiresAt < createdAt)
+    createdAt: Math.max(0, Math.min(now, expiresAt - 60 * 60 * 1000)),
+    expiresAt,
     username: `ta-${suffix}`,
     endpoint: { host: "203.0.113.10", port: testPort() },
     target: { address: "10.200.0.2", port: defaultDevicePorts.ssh },
