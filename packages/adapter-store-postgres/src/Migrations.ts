@@ -82,7 +82,7 @@ const initial = (schema: string): Migration => {
         source text not null,
         actor text not null,
         created_at_ms bigint not null,
-        expires_at_ms bigint not null check (expires_at_ms >= created_at_ms),
+        expires_at_ms bigint not null,
         username text not null unique,
         endpoint_host text not null,
         port integer not null check (port between 1 and 65535),

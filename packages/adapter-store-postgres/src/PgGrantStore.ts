@@ -35,6 +35,7 @@ import pg from "pg"
 import * as Schema from "effect/Schema"
 import { Grant as GrantModule, GrantStore, Job as JobModule, SecretBox } from "@transient-access/core"
 import { isUniqueViolation } from "./internal/errors.ts"
+import { makeGrantLocks } from "./internal/grantLocks.ts"
 import { makeTransactions, query } from "./internal/transaction.ts"
 import { defaultSchema, migrate, MigrationError, validateSchemaName } from "./Migrations.ts"
 import { fromGrant, fromJob, grantColumns, toGrant, toGrants, toOutboxEntry } from "./Rows.ts"
@@ -64,6 +65,12 @@ export interface StoreOptions {
   readonly clock?: ClockSource
   /** Run the migrations when the layer is built (default false). */
   readonly migrate?: boolean
+  /**
+   * `row` (default): `withLiveGrant` holds the row lock (`FOR UPDATE`) while its callback
+   * runs. `process`: an in-process per-grant lock instead, for single-connection backends
+   * used by one process (PGlite); see `PgliteStore`.
+   */
+  readonly locking?: "row" | "process"
 }
 
 /**
@@ -127,6 +134,10 @@ export const make = (
     const box = yield* SecretBox.SecretBox
     const clock = options.clock ?? "database"
     const transactions = makeTransactions(db)
+    const processLocks = options.locking === "process" ? makeGrantLocks() : undefined
+    /** Runs a write of one grant under its in-process lock (process locking only). */
+    const locked = <A, E, R>(grantId: string, effect: Effect.Effect<A, E, R>) =>
+      processLocks === undefined ? effect : processLocks.withLock(grantId, effect)
     const q = (trx: Kysely<Database>) => trx.withSchema(schema)
     const table = (name: keyof Database) => sql.table(`${schema}.${name}`)
 
@@ -317,7 +328,7 @@ export const make = (
 
     const update: Service["update"] = Effect.fn("GrantStore.update")(function*(input) {
       const now = yield* nowSql
-      return yield* transactions.run("update", (trx) =>
+      return yield* locked(input.grantId, transactions.run("update", (trx) =>
         Effect.gen(function*() {
           const row = yield* lockGrant(trx, input.grantId, now)
           if (row === undefined) return yield* new GrantStore.GrantNotFound({ grantId: input.grantId })
@@ -338,17 +349,19 @@ export const make = (
           yield* writeGrant(trx, next, wipeSecret)
           yield* insertJobs(trx, yield* checkJobs(input.jobs(next)))
           return next
-        }))
+        })))
     })
 
     const claimExpired: Service["claimExpired"] = Effect.fn("GrantStore.claimExpired")(function*(input) {
       if (input.limit <= 0) return []
       const now = yield* nowSql
+      const held = processLocks?.held() ?? []
       return yield* transactions.run("claimExpired", (trx) =>
         Effect.gen(function*() {
           const rows = yield* query("claim expired", () =>
             selectGrants(trx).select(now.as("store_now"))
               .where("state", "in", liveStates).where("expires_at_ms", "<=", now)
+              .$if(held.length > 0, (builder) => builder.where("id", "not in", held))
               .orderBy("expires_at_ms").orderBy("sequence").limit(Math.floor(input.limit))
               .forUpdate().skipLocked().execute())
           if (rows.length === 0) return []
@@ -379,13 +392,23 @@ export const make = (
     const withLiveGrant: Service["withLiveGrant"] = (grantId, use) =>
       Effect.gen(function*() {
         const now = yield* nowSql
-        return yield* transactions.run("withLiveGrant", (trx) =>
+        const liveGrant = (trx: Kysely<Database>) =>
           Effect.gen(function*() {
             const row = yield* lockGrant(trx, grantId, now)
-            if (row === undefined) return Option.none()
+            if (row === undefined) return Option.none<Grant>()
             const grant = yield* toGrant(row)
-            if (!GrantModule.isLive(grant, Number(row.store_now))) return Option.none()
-            return Option.some(yield* transactions.ambient(trx, use(grant)))
+            return GrantModule.isLive(grant, Number(row.store_now)) ? Option.some(grant) : Option.none<Grant>()
+          })
+        if (processLocks !== undefined) {
+          return yield* processLocks.withLock(grantId, Effect.gen(function*() {
+            const grant = yield* transactions.run("withLiveGrant", liveGrant)
+            return Option.isNone(grant) ? Option.none() : Option.some(yield* use(grant.value))
+          }))
+        }
+        return yield* transactions.run("withLiveGrant", (trx) =>
+          Effect.gen(function*() {
+            const grant = yield* liveGrant(trx)
+            return Option.isNone(grant) ? Option.none() : Option.some(yield* transactions.ambient(trx, use(grant.value)))
           }))
       }).pipe(Effect.withSpan("GrantStore.withLiveGrant"))
 

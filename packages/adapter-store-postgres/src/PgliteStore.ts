@@ -7,8 +7,9 @@
  * the migrations (the database belongs to the layer), and closes it with the layer.
  *
  * Limits: one process only (PGlite is single-user; two processes must never open the same
- * `dataDir`), one connection (queries and transactions are serialised, so
- * `FOR UPDATE SKIP LOCKED` never actually skips and throughput is that of one session), no
+ * `dataDir`), one connection (queries and transactions are serialised; `withLiveGrant` holds
+ * an in-process per-grant lock instead of a row lock, `locking: "process"`, which
+ * `claimExpired` skips and `update` waits for; throughput is that of one session), no
  * server-side statement timeout, and no crash-safety guarantee comparable to a PostgreSQL
  * server's WAL with `fsync`.
  *
@@ -31,7 +32,7 @@ import type { Database } from "./Rows.ts"
  * @category models
  * @since 0.1.0
  */
-export interface PgliteOptions extends Omit<StoreOptions, "migrate"> {
+export interface PgliteOptions extends Omit<StoreOptions, "migrate" | "locking"> {
   /** Where PGlite keeps its files; in memory when absent. */
   readonly dataDir?: string
 }
@@ -64,4 +65,4 @@ export const makeKysely = (dataDir?: string) =>
 export const layerPglite = (
   options: PgliteOptions = {}
 ): Layer.Layer<GrantStore.GrantStore | PgDatabase, MigrationError, SecretBox.SecretBox> =>
-  Layer.unwrap(Effect.map(makeKysely(options.dataDir), (db) => layerFromKysely(db, { ...options, migrate: true })))
+  Layer.unwrap(Effect.map(makeKysely(options.dataDir), (db) => layerFromKysely(db, { ...options, migrate: true, locking: "process" })))

@@ -10,7 +10,7 @@ const reachable = await serverReachable(url)
 const schema = freshSchema("behaviour")
 
 if (url !== undefined && reachable) {
-  storeBehaviour("PgGrantStore (PostgreSQL)", pgStoreLayer(url, schema))
+  storeBehaviour("PgGrantStore (PostgreSQL)", pgStoreLayer(url, schema), { transactionalUse: true })
   afterAll(() => dropSchema(url, schema))
 } else {
   describe.skip("PgGrantStore (PostgreSQL)", () => {

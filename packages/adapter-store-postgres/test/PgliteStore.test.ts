@@ -4,4 +4,4 @@
 import { pgliteStoreLayer } from "./utils.ts"
 import { storeBehaviour } from "./behaviour.ts"
 
-storeBehaviour("PgliteStore (embedded)", pgliteStoreLayer())
+storeBehaviour("PgliteStore (embedded)", pgliteStoreLayer(), { transactionalUse: false })
