@@ -578,8 +578,28 @@ export const layerFromKysely = (
 export const kyselyFromPool = (pool: pg.Pool): Kysely<Database> => new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 
 /**
- * A layer over an existing `pg.Pool` (not closed with the layer). Attach an `error`
- * listener to your pool: `pg` emits idle-client errors when the server restarts.
+ * Makes a pool safe across server restarts: `pg` emits `error` on idle pooled clients and on
+ * clients checked out by a transaction when the connection drops, and an `error` event
+ * without a listener crashes the process. The listeners only swallow the event; the query
+ * in flight still fails (and becomes `StoreError` `Unavailable`), and `pg` drops the client.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const guardPool = (pool: pg.Pool): pg.Pool => {
+  const ignore = () => {
+    // The failing query reports the error; the pool discards the broken client.
+  }
+  pool.on("error", ignore)
+  pool.on("connect", (client) => {
+    client.on("error", ignore)
+  })
+  return pool
+}
+
+/**
+ * A layer over an existing `pg.Pool` (not closed with the layer). It adds `guardPool`'s
+ * `error` listeners to the pool.
  *
  * @category layers
  * @since 0.1.0
@@ -588,11 +608,11 @@ export const layerFromPool = (
   pool: pg.Pool,
   options: StoreOptions = {}
 ): Layer.Layer<GrantStore.GrantStore | PgDatabase, MigrationError, SecretBox.SecretBox> =>
-  layerFromKysely(kyselyFromPool(pool), options)
+  layerFromKysely(kyselyFromPool(guardPool(pool)), options)
 
 /**
- * A `pg.Pool` from connection options, with an `error` listener so that a server restart
- * never crashes the process (the next query reports `Unavailable`).
+ * A `pg.Pool` from connection options, guarded by `guardPool` so that a server restart
+ * never crashes the process (the queries in flight report `Unavailable`).
  *
  * @category constructors
  * @since 0.1.0
@@ -605,10 +625,7 @@ export const makePool = (options: ConnectionOptions): pg.Pool => {
     statement_timeout: options.statementTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000
   })
-  pool.on("error", () => {
-    // An idle client lost its connection; pg removes it from the pool.
-  })
-  return pool
+  return guardPool(pool)
 }
 
 /**
