@@ -20,7 +20,7 @@
  * | `TA_PULL_INTERVAL_SECONDS` | 1 (simulators) / 30 | check-in interval written into bootstrap scripts |
  * | `TA_PULL_APPLY_TIMEOUT_MS` | `60000` | how long a pull-mode job waits for a confirming check-in |
  * | `TA_INVENTORY` | — | JSON file with `{ sites, regions }` (required for `routeros`) |
- * | `TA_ROUTEROS_USER` / `TA_ROUTEROS_PASSWORD` | `ta-sdk` / — | the SDK's API login on push devices without their own `credentials` |
+ * | `TA_ROUTEROS_USER` / `TA_ROUTEROS_PASSWORD` | `transient-access` / — | the SDK's API login on push devices without their own `credentials` (never `ta-…`: that prefix marks temporary users, which the reconciler removes) |
  * | `TA_ROUTEROS_TLS` | `false` | `true`: api-ssl (8729), verified against `TA_ROUTEROS_CA_FILE` or the system CAs |
  * | `TA_ENDPOINT_HOST` | `127.0.0.1` | public host of the embedded relay's region |
  * | `TA_PORT_RANGE` | `40000-40999` | ports the embedded region hands out |
@@ -78,7 +78,7 @@ export const settingsConfig = Config.all({
   pullApplyTimeoutMs: Config.Int("TA_PULL_APPLY_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
   inventory: Config.String("TA_INVENTORY").pipe(Config.option),
   routerOs: Config.all({
-    user: Config.String("TA_ROUTEROS_USER").pipe(Config.withDefault("ta-sdk")),
+    user: Config.String("TA_ROUTEROS_USER").pipe(Config.withDefault("transient-access")),
     password: Config.Redacted("TA_ROUTEROS_PASSWORD").pipe(Config.option),
     tls: Config.Boolean("TA_ROUTEROS_TLS").pipe(Config.withDefault(false)),
     caFile: Config.String("TA_ROUTEROS_CA_FILE").pipe(Config.option)

@@ -84,6 +84,11 @@ const realDevices = async (settings: Settings) => {
   if (fallback === undefined && missing.length > 0) {
     throw new Error(`push devices ${missing.map((device) => device.id).join(", ")} have no credentials: set TA_ROUTEROS_PASSWORD or their credentials.passwordEnv`)
   }
+  const logins = [...(fallback !== undefined ? [fallback.user] : []), ...[...loaded.credentials.values()].map((entry) => entry.user)]
+  const reserved = logins.filter((user) => user.toLowerCase().startsWith("ta-"))
+  if (reserved.length > 0) {
+    throw new Error(`API login ${reserved.join(", ")}: names starting with ta- are the SDK's temporary users and the reconciler removes them; pick another name`)
+  }
   const tls = !settings.routerOs.tls
     ? false
     : Option.isSome(settings.routerOs.caFile)

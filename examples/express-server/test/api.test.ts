@@ -30,6 +30,12 @@ describe("REST API", () => {
 
     const ready = await waitForGrant(server.url, keys.admin, id, (grant) => grant.ready)
     assert.strictEqual(ready.state, "active")
+    const router = server.wiring.simulators.get("rtr-1")!
+    const username = created.body.credentials.username
+    assert.strictEqual(router.state.users.find(username)?.props.get("disabled"), "false", "created over the RouterOS API, enabled")
+    const expiry = router.state.scheduler.find(`ta-exp-${username}`)
+    assert.isDefined(expiry, "the device-side expiry entry exists")
+    assert.strictEqual(expiry?.props.get("comment"), `ta:${id}|exp=${Date.parse(ready.expiresAt)}`)
     const fetched = await call(server.url, "GET", `/api/grants/${id}`, { key: keys.admin })
     assert.notInclude(fetched.text, created.body.credentials.password, "the password is shown once only")
 
@@ -41,10 +47,38 @@ describe("REST API", () => {
     const gone = await waitForGrant(server.url, keys.admin, id, (grant) => grant.state === "revoked")
     assert.strictEqual(gone.state, "revoked")
 
+    assert.isUndefined(router.state.users.find(username), "user removed from the router")
+    assert.isUndefined(router.state.scheduler.find(`ta-exp-${username}`), "expiry entry removed")
+
     const audit = await call(server.url, "GET", `/api/audit?grantId=${id}`, { key: keys.admin })
     const actions = audit.body.events.map((event) => event.action)
     assert.include(actions, "grant.create")
     assert.notInclude(audit.text, created.body.credentials.password, "no password in the audit log")
+  })
+
+  it("port forwards: a dst-nat rule with its expiry entry on the router, removed on revoke", async () => {
+    const created = await call(server.url, "POST", "/api/devices/rtr-1/grants", {
+      key: keys.admin,
+      body: { kind: "port-forward", accessType: "winbox", permission: "full", ttlSeconds: 600, forward: { address: "192.168.88.10", port: 8080 } }
+    })
+    assert.strictEqual(created.status, 201, created.text)
+    assert.isNull(created.body.credentials, "a forward has no login")
+    const id = created.body.grant.id
+    const ready = await waitForGrant(server.url, keys.admin, id, (grant) => grant.ready)
+    assert.isTrue(ready.ready)
+    const router = server.wiring.simulators.get("rtr-1")!
+    const rule = router.state.nat.items.find((row) => row.props.get("comment") === `ta:${id}`)
+    assert.isDefined(rule, "dst-nat rule on the router")
+    assert.strictEqual(rule?.props.get("to-addresses"), "192.168.88.10")
+    assert.strictEqual(rule?.props.get("to-ports"), "8080")
+    assert.strictEqual(rule?.props.get("dst-port"), String(ready.endpoint.port))
+    assert.isDefined(router.state.scheduler.find(`ta-fwd-${id}`))
+
+    await call(server.url, "DELETE", `/api/grants/${id}`, { key: keys.admin })
+    const gone = await waitForGrant(server.url, keys.admin, id, (grant) => grant.state === "revoked")
+    assert.strictEqual(gone.state, "revoked")
+    assert.isUndefined(router.state.nat.items.find((row) => row.props.get("comment") === `ta:${id}`))
+    assert.isUndefined(router.state.scheduler.find(`ta-fwd-${id}`))
   })
 
   it("answers errors as problem+json carrying the typed error's tag", async () => {

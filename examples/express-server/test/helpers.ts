@@ -89,6 +89,7 @@ export interface GrantView {
   readonly source: string
   readonly endpoint: { readonly host: string; readonly port: number }
   readonly username: string
+  readonly expiresAt: string
 }
 
 /** What the API answers (the union of the shapes the tests read). */
