@@ -29,6 +29,7 @@ export class ApiError extends Error {
  */
 export interface ApiGrant {
   readonly id: string
+  readonly kind: "access" | "port-forward"
   readonly deviceId: string
   readonly accessType: "ssh" | "winbox"
   readonly permission: "full" | "read-only"
@@ -38,6 +39,8 @@ export interface ApiGrant {
   readonly expiresAt: string
   readonly username: string
   readonly endpoint: { readonly host: string; readonly port: number }
+  /** The LAN target of a port forward. */
+  readonly forward: { readonly address: string; readonly port: number } | null
   readonly progress: { readonly natOpen: boolean; readonly deviceReady: boolean; readonly natGone: boolean; readonly deviceGone: boolean; readonly revokeStuck: boolean }
   readonly revokeReason: string | null
 }

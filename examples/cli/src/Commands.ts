@@ -53,8 +53,8 @@ export const watch = async (
 }
 
 /**
- * `grant <device>`: requests access, prints the credentials once, optionally waits until the
- * path and the user are in place.
+ * `grant <device>`: requests access (or a port forward), prints the credentials once,
+ * optionally waits until the path and the user (or the router's forward) are in place.
  *
  * @category constructors
  * @since 0.1.0
@@ -77,6 +77,13 @@ export const grant = async (
     return
   }
   for (const warning of created.warnings) output.line(`warning: ${warning}`)
+  if (final.kind === "port-forward" && final.forward !== null) {
+    output.line(`Grant ${final.id} (${final.state}${final.ready ? ", ready" : ""}), expires in ${formatRemaining(Date.parse(final.expiresAt) - Date.now())}`)
+    output.line(`  endpoint  ${final.endpoint.host}`)
+    output.line(`  port      ${final.endpoint.port}`)
+    output.line(`  forwards  ${final.forward.address}:${final.forward.port}    (from ${final.source} only)`)
+    return
+  }
   if (created.credentials === null) {
     output.line(`Grant ${final.id} already existed (idempotent replay): the password is not shown again.`)
     return

@@ -79,3 +79,17 @@ export const progressLine = (grant: ApiGrant): string => {
   }
   return `${grant.state.padEnd(8)}  nat rule ${mark(grant.progress.natOpen)}  device user ${mark(grant.progress.deviceReady)}`
 }
+
+/**
+ * Parses `--forward HOST:PORT` (`[v6]:PORT` for IPv6); `null` when malformed. The server
+ * validates the address itself.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const parseForward = (text: string): { readonly address: string; readonly port: number } | null => {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim())
+  const port = Number(match?.[3])
+  const address = match?.[1] ?? match?.[2]
+  return address === undefined || !Number.isInteger(port) || port < 1 || port > 65_535 ? null : { address, port }
+}

@@ -2,7 +2,7 @@
 /**
  * `transient-access`: a command-line tool over the example server's REST API.
  *
- *   transient-access grant <device> --access ssh --permission read-only --ttl 1h [--source CIDR] [--wait] [--json]
+ *   transient-access grant <device> --access ssh --permission read-only --ttl 1h [--source CIDR] [--forward HOST:PORT] [--wait] [--json]
  *   transient-access list <device> [--states active,pending] [--json]
  *   transient-access revoke <grant> [--wait] [--json]
  *   transient-access watch <grant> [--json]
@@ -15,10 +15,10 @@
 import { parseArgs } from "node:util"
 import { ApiError, makeClient } from "./Client.ts"
 import * as Commands from "./Commands.ts"
-import { parseDuration } from "./Format.ts"
+import { parseDuration, parseForward } from "./Format.ts"
 
 const usage = `usage:
-  transient-access grant <device> [--access ssh|winbox] [--permission read-only|full] [--ttl 1h] [--source CIDR] [--label TEXT] [--idempotency-key KEY] [--wait] [--json]
+  transient-access grant <device> [--access ssh|winbox] [--permission read-only|full] [--ttl 1h] [--source CIDR] [--forward HOST:PORT] [--label TEXT] [--idempotency-key KEY] [--wait] [--json]
   transient-access list <device> [--states active,pending] [--json]
   transient-access revoke <grant> [--wait] [--json]
   transient-access watch <grant> [--json]
@@ -37,6 +37,7 @@ const { positionals, values } = (() => {
         permission: { type: "string", default: "read-only" },
         ttl: { type: "string", default: "1h" },
         source: { type: "string" },
+        forward: { type: "string" },
         label: { type: "string" },
         states: { type: "string" },
         "idempotency-key": { type: "string" },
@@ -73,7 +74,10 @@ const run = async (): Promise<void> => {
     case "grant": {
       const ttlSeconds = parseDuration(values.ttl)
       if (ttlSeconds === undefined) throw new UsageError(`--ttl: expected e.g. 900, 15m, 1h (got ${values.ttl})`)
+      const forward = values.forward === undefined ? undefined : parseForward(values.forward)
+      if (forward === null) throw new UsageError(`--forward: expected HOST:PORT or [IPv6]:PORT (got ${values.forward})`)
       const body = {
+        ...(forward !== undefined ? { kind: "port-forward", forward } : {}),
         accessType: values.access,
         permission: values.permission,
         ttlSeconds,

@@ -64,6 +64,16 @@ describe("transient-access CLI", () => {
     assert.match(watched.stdout, /is revoked/)
   })
 
+  it("grant --forward: a port forward through the router (no login)", () => {
+    const granted = cli("grant", "rtr-1", "--forward", "192.168.88.10:443", "--permission", "full", "--ttl", "10m", "--source", "127.0.0.1/32", "--wait")
+    assert.strictEqual(granted.status, 0, granted.stderr)
+    assert.match(granted.stdout, /forwards {2}192\.168\.88\.10:443 {4}\(from 127\.0\.0\.1\/32 only\)/)
+    assert.notMatch(granted.stdout, /password/)
+    const grantId = /Grant (ga_[a-z2-7]+) \(active, ready\)/.exec(granted.stdout)?.[1] ?? ""
+    assert.strictEqual(cli("revoke", grantId, "--wait").status, 0)
+    assert.strictEqual(cli("grant", "rtr-1", "--forward", "no-port").status, 2)
+  })
+
   it("reports API refusals with their tag (exit 1) and usage errors (exit 2)", () => {
     const refused = cli("grant", "rtr-1", "--ttl", "25h", "--json")
     assert.strictEqual(refused.status, 1)

@@ -66,10 +66,17 @@ export const openApiDocument = (serverUrl: string) => ({
     "/api/audit": {
       get: { summary: "Audit events (newest first)", parameters: queryParameters(AuditQuery), responses: { "200": { description: "Events" }, ...errors(400, 401, 403) } }
     },
+    "/api/devices/{deviceId}/bootstrap": {
+      parameters: [pathId("deviceId")],
+      post: {
+        summary: "Pull-mode device: issue a new check-in token (the old one stops working) and return the bootstrap script to paste on the router (admins)",
+        responses: { "200": { description: "RouterOS script", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 403, 404, 409) }
+      }
+    },
     "/device/{deviceId}/checkin": {
       parameters: [pathId("deviceId")],
       post: {
-        summary: "Pull-mode device check-in: reports applied sequence numbers, returns the RouterOS script to run",
+        summary: "Pull-mode device check-in (per-device bearer token): reports applied sequence numbers and device state, returns the RouterOS script to run",
         security: [{ deviceToken: [] }],
         responses: { "200": { description: "RouterOS script", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 401, 404) }
       }
@@ -97,6 +104,7 @@ export const openApiDocument = (serverUrl: string) => ({
         type: "object",
         properties: {
           id: { type: "string" },
+          kind: { enum: ["access", "port-forward"] },
           deviceId: { type: "string" },
           accessType: { enum: ["ssh", "winbox"] },
           permission: { enum: ["full", "read-only"] },
@@ -105,7 +113,8 @@ export const openApiDocument = (serverUrl: string) => ({
           ready: { type: "boolean" },
           expiresAt: { type: "string", format: "date-time" },
           endpoint: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } } },
-          username: { type: "string" }
+          username: { type: "string" },
+          forward: { type: ["object", "null"], properties: { address: { type: "string" }, port: { type: "integer" } } }
         }
       },
       GrantEnvelope: { type: "object", properties: { grant: { $ref: "#/components/schemas/Grant" } } },

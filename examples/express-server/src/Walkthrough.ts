@@ -14,7 +14,10 @@ import type { Inventory } from "./Inventory.ts"
  */
 export const walkthrough = (input: { readonly url: string; readonly apiKey: string; readonly inventory: Inventory }): string => {
   const device = input.inventory.sites[0]?.devices[0]?.id ?? "rtr-1"
-  const devices = input.inventory.sites.map((site) => `  ${site.name}: ${site.devices.map((d) => d.id).join(", ")}`).join("\n")
+  const describe = (device: Inventory["sites"][number]["devices"][number]) =>
+    device.mode === "pull" ? `${device.id} (pull mode: checks in over HTTP every few seconds)` : `${device.id} (push over the RouterOS API)`
+  const devices = input.inventory.sites.map((site) => `  ${site.name}: ${site.devices.map(describe).join(", ")}`).join("\n")
+  const pull = input.inventory.sites.flatMap((site) => site.devices).find((candidate) => candidate.mode === "pull")
   return `
 Transient Access demo is running.
 
@@ -48,7 +51,13 @@ Walkthrough (copy-paste into another terminal):
 
   # audit trail
   curl -s "$TA_URL/api/audit?grantId=$GRANT" -H "Authorization: Bearer $TA_KEY"
-
+${pull === undefined ? "" : `
+  # 5. the same on the pull-mode device ${pull.id}: it becomes ready after a few check-ins
+  #    (watch "progress" in GET /api/grants/<id>), then steps 2-4 work the same
+  curl -s -X POST "$TA_URL/api/devices/${pull.id}/grants" \\
+    -H "Authorization: Bearer $TA_KEY" -H "Content-Type: application/json" \\
+    -d '{"accessType":"ssh","permission":"read-only","ttlSeconds":900}'
+`}
 Press Ctrl-C to stop.
 `
 }

@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser (playwright-core driving Debian's chromium): open the
  * dashboard, pick a site, add a grant, read the credentials shown once, revoke it, see it
- * gone. A screenshot is kept in `.test-artifacts/` (git-ignored).
+ * gone; then a port forward (LAN target shown instead of a login), revoked too. A screenshot is kept in `.test-artifacts/` (git-ignored).
  *
  * Needs `/usr/bin/chromium` (or `TA_CHROMIUM`): with CI=true its absence fails the test,
  * otherwise it skips.
@@ -84,7 +84,22 @@ describe.skipIf(!available)(`dashboard in chromium${available ? "" : " (skipped:
     await page.locator("#active-rows tr", { hasText: username }).waitFor({ state: "detached" })
     await page.locator("#recent-rows tr", { hasText: username }).waitFor()
     await page.screenshot({ path: Path.join(artifacts, "dashboard-revoked.png"), fullPage: true })
-    assert.deepStrictEqual(errors, [])
     assert.notInclude(await page.content(), password, "the password is gone from the page")
+
+    // a port forward through the same router: no login, the LAN target instead
+    await page.getByRole("button", { name: "+ Add" }).click()
+    await page.getByLabel("Port forward").check()
+    await page.getByLabel("LAN host (IP address)").fill("192.168.88.10")
+    await page.getByLabel("LAN port").fill("443")
+    await page.getByRole("button", { name: "Generate credentials" }).click()
+    await credentials.waitFor({ state: "visible" })
+    assert.strictEqual(await credentials.locator("code[data-field=forwards-to]").textContent(), "192.168.88.10:443")
+    assert.strictEqual(await credentials.locator("code[data-field=password]").count(), 0)
+    const forwardRow = page.locator("#active-rows tr", { hasText: "Forward → 192.168.88.10:443" })
+    await forwardRow.getByRole("cell", { name: "Active" }).waitFor({ timeout: 15_000 })
+    await page.getByRole("button", { name: "I have saved them" }).click()
+    await forwardRow.getByRole("button", { name: /^Revoke / }).click()
+    await forwardRow.waitFor({ state: "detached" })
+    assert.deepStrictEqual(errors, [])
   })
 })

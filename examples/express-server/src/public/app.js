@@ -52,6 +52,11 @@ const formatRemaining = (ms) => {
 const stateLabel = (grant) =>
   grant.state === "pending" ? "Provisioning…" : grant.state === "active" ? "Active" : grant.state === "revoking" ? "Revoking…" : "Revoked"
 
+const accessLabel = (grant) =>
+  grant.kind === "port-forward" && grant.forward
+    ? `Forward → ${grant.forward.address.includes(":") ? `[${grant.forward.address}]` : grant.forward.address}:${grant.forward.port}`
+    : grant.accessType === "ssh" ? "SSH" : "WinBox"
+
 const renderGrants = () => {
   const active = state.grants.filter((grant) => grant.state === "pending" || grant.state === "active")
   const recent = state.grants.filter((grant) => grant.state === "revoking" || grant.state === "revoked").slice(0, 10)
@@ -60,8 +65,8 @@ const renderGrants = () => {
     row.dataset.grantId = grant.id
     row.append(
       cell(grant.username, "mono"),
-      cell(grant.accessType === "ssh" ? "SSH" : "WinBox"),
-      cell(grant.permission === "full" ? "Full" : "Read only"),
+      cell(accessLabel(grant)),
+      cell(grant.kind === "port-forward" ? "—" : grant.permission === "full" ? "Full" : "Read only"),
       cell(grant.source, "mono"),
       cell(`${grant.endpoint.host}:${grant.endpoint.port}`, "mono"),
       cell(stateLabel(grant)),
@@ -91,7 +96,7 @@ const renderGrants = () => {
     const row = document.createElement("tr")
     row.append(
       cell(grant.username, "mono"),
-      cell(grant.accessType === "ssh" ? "SSH" : "WinBox"),
+      cell(accessLabel(grant)),
       cell(stateLabel(grant)),
       cell(grant.revokeReason ?? ""),
       cell(grant.revokedAt ? new Date(grant.revokedAt).toLocaleTimeString() : "")
@@ -213,8 +218,12 @@ const copyButton = (label, value) => {
   return button
 }
 
-const showCredentials = (result) => {
+const credentialEntries = (result) => {
   const credentials = result.credentials
+  if (credentials === null) {
+    const { endpoint, forward } = result.grant
+    return [["Endpoint", endpoint.host], ["Port", String(endpoint.port)], ["Forwards to", forward ? `${forward.address}:${forward.port}` : ""]]
+  }
   const entries = [
     ["Endpoint", credentials.host],
     ["Port", String(credentials.port)],
@@ -223,6 +232,11 @@ const showCredentials = (result) => {
   ]
   if (result.grant.accessType === "ssh") entries.push(["SSH command", `ssh ${credentials.username}@${credentials.host} -p ${credentials.port}`])
   else entries.push(["WinBox address", credentials.winboxAddress])
+  return entries
+}
+
+const showCredentials = (result) => {
+  const entries = credentialEntries(result)
   const items = entries.flatMap(([label, value]) => {
     const term = document.createElement("dt")
     term.textContent = label
@@ -249,11 +263,15 @@ const submitAdd = async (event) => {
   const form = new FormData($("add-form"))
   $("add-submit").disabled = true
   try {
+    const forward = form.get("kind") === "port-forward"
+      ? { kind: "port-forward", forward: { address: String(form.get("forwardAddress")).trim(), port: Number(form.get("forwardPort")) } }
+      : {}
     const result = await api("POST", `/api/devices/${encodeURIComponent(state.deviceId)}/grants`, {
       accessType: form.get("accessType"),
       permission: form.get("permission"),
       source: String(form.get("source")).trim(),
-      ttlSeconds: Number(form.get("ttl"))
+      ttlSeconds: Number(form.get("ttl")),
+      ...forward
     })
     $("add-dialog").close()
     showCredentials(result)
@@ -300,6 +318,14 @@ $("add-button").addEventListener("click", openAdd)
 $("add-cancel").addEventListener("click", () => $("add-dialog").close())
 $("add-form").addEventListener("submit", submitAdd)
 $("source").addEventListener("input", checkSource)
+for (const radio of document.querySelectorAll("input[name=kind]")) {
+  radio.addEventListener("change", () => {
+    const forward = document.querySelector("input[name=kind]:checked").value === "port-forward"
+    $("forward-fields").hidden = !forward
+    $("forward-address").required = forward
+    $("forward-port").required = forward
+  })
+}
 $("credentials-done").addEventListener("click", () => {
   $("credentials").hidden = true
   $("credentials-list").replaceChildren()
