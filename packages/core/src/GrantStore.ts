@@ -11,6 +11,17 @@
  *
  * Decisions about time (`claimExpired`, `withLiveGrant`) use the **store's** clock.
  *
+ * Semantics the contract suite pins beyond the signatures:
+ * - a failed call writes nothing (no grant, job, revision bump, key or secret);
+ * - `update` fails with `GrantNotFound`, then `GenerationConflict`, then `InvalidTransition`;
+ * - idempotency keys are checked before the port, so a replay that drew a held port is still
+ *   `Replayed`; keys are kept at least 24 h;
+ * - handing a job out of the outbox counts as a publication (concurrent relays never get the
+ *   same job; a relay that died before `markPublished` is covered by `republishAfterMs`);
+ * - the device secret is wiped automatically when the grant becomes `revoked`;
+ * - `list` is newest first; `stats.revokeStuck` counts `revoking` grants with the flag;
+ * - a `use` passed to `withLiveGrant` must not update its own grant (it would wait for itself).
+ *
  * Contract (pinned by `GrantStoreSuite` in `@transient-access/core/testing`).
  *
  * @since 0.1.0
