@@ -673,3 +673,21 @@ export const layerConfig: Layer.Layer<
     layer
   )
 )
+
+/**
+ * Deletes idempotency keys older than the 24-hour retention (store-clock ms `now`, default
+ * the database's). Keys past retention are already ignored; this only reclaims space. Run
+ * it from a periodic job. Returns the number of keys deleted.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const pruneIdempotencyKeys = (now?: number): Effect.Effect<number, GrantStore.StoreError, PgDatabase> =>
+  Effect.gen(function*() {
+    const { db, schema } = yield* PgDatabase
+    const nowSql = now === undefined ? sql<number>`floor(extract(epoch from now()) * 1000)::bigint` : sql<number>`${now}::bigint`
+    const result = yield* query("prune idempotency keys", () =>
+      db.withSchema(schema).deleteFrom("idempotency_keys")
+        .where("created_at_ms", "<=", sql<number>`${nowSql} - ${idempotencyRetentionMs}`).executeTakeFirst())
+    return Number(result.numDeletedRows)
+  })

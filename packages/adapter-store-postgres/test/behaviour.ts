@@ -144,6 +144,10 @@ export const storeBehaviour = (
         const fresh = yield* s.insert(newGrant(later, { idempotency: { ...key, fingerprint: "body-b" } }))
         assert.strictEqual(fresh._tag, "Inserted")
         assert.strictEqual(fresh.grant.id, later.id)
+        const pruned = yield* PgGrantStore.pruneIdempotencyKeys(100 * hour + 48 * hour)
+        assert.isAtLeast(pruned, 1, "the other actor's key of 100 h is past retention at 148 h")
+        const replayLater = yield* s.insert(newGrant(makeGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
+        assert.strictEqual(replayLater._tag, "Replayed", "a key inside its retention is kept")
       }))
 
     it.effect("the device secret reads back sealed, and is wiped on demand and when revoked", () =>
