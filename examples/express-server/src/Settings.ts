@@ -18,7 +18,7 @@
  * | `TA_DEVICES` | `simulator` | `simulator` (`TA_SIMULATORS`, default 2), `routeros` (real devices from `TA_INVENTORY`) |
  * | `TA_PULL_DEVICES` | `rtr-2` | simulated devices in pull mode (comma-separated ids) |
  * | `TA_PULL_INTERVAL_SECONDS` | 1 (simulators) / 30 | check-in interval written into bootstrap scripts |
- * | `TA_PULL_APPLY_TIMEOUT_MS` | `60000` | how long a pull-mode job waits for a confirming check-in |
+ * | `TA_PULL_APPLY_TIMEOUT_MS` | 5000 (simulators) / 60000 | how long a pull-mode job waits for a confirming check-in (it then fails `Timeout` and is retried; while it waits, the core's job runner polls no other job — keep it short) |
  * | `TA_INVENTORY` | — | JSON file with `{ sites, regions }` (required for `routeros`) |
  * | `TA_ROUTEROS_USER` / `TA_ROUTEROS_PASSWORD` | `transient-access` / — | the SDK's API login on push devices without their own `credentials` (never `ta-…`: that prefix marks temporary users, which the reconciler removes) |
  * | `TA_ROUTEROS_TLS` | `false` | `true`: api-ssl (8729), verified against `TA_ROUTEROS_CA_FILE` or the system CAs |
@@ -75,7 +75,7 @@ export const settingsConfig = Config.all({
   simulators: Config.Int("TA_SIMULATORS").pipe(Config.withDefault(2)),
   pullDevices: list("TA_PULL_DEVICES", "rtr-2"),
   pullIntervalSeconds: Config.Int("TA_PULL_INTERVAL_SECONDS").pipe(Config.option),
-  pullApplyTimeoutMs: Config.Int("TA_PULL_APPLY_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+  pullApplyTimeoutMs: Config.Int("TA_PULL_APPLY_TIMEOUT_MS").pipe(Config.option),
   inventory: Config.String("TA_INVENTORY").pipe(Config.option),
   routerOs: Config.all({
     user: Config.String("TA_ROUTEROS_USER").pipe(Config.withDefault("transient-access")),

@@ -113,7 +113,8 @@ export const makeWiring = async (settings: Settings): Promise<Wiring> => {
       : await realDevices(settings)
     const inventory = source.inventory
     const devices = devicesOf(inventory)
-    const deviceLayers = makeDevices({ credentials: source.credentials, tls: source.tls, applyTimeoutMs: settings.pullApplyTimeoutMs })
+    const applyTimeoutMs = Option.getOrElse(settings.pullApplyTimeoutMs, () => (simulated === undefined ? 60_000 : 5_000))
+    const deviceLayers = makeDevices({ credentials: source.credentials, tls: source.tls, applyTimeoutMs })
     const { store, audit } = storeLayers(settings)
     const queue = await queueLayer(settings)
     const sdkOptions: Facade.TransientAccessOptions = {
