@@ -30,7 +30,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { Kysely, PostgresDialect, sql } from "kysely"
-import type { RawBuilder } from "kysely"
+import type { QueryCreator, RawBuilder } from "kysely"
 import pg from "pg"
 import * as Schema from "effect/Schema"
 import { Grant as GrantModule, GrantStore, Job as JobModule, SecretBox } from "@transient-access/core"
@@ -172,20 +172,16 @@ export const make = (
           Effect.mapError((error) => storeError("Corrupt", `refusing to store an invalid job: ${error.message}`))
         ))
 
-    const insertJobs = (trx: Kysely<Database>, jobs: ReadonlyArray<JobModule.Job>) =>
-      jobs.length === 0
-        ? Effect.void
-        : query("insert outbox", () => q(trx).insertInto("outbox").values(jobs.map(fromJob)).execute())
-
     const selectGrants = (trx: Kysely<Database>) => q(trx).selectFrom("grants").select(grantColumns)
 
     const lockGrant = (trx: Kysely<Database>, grantId: string, now: RawBuilder<number>) =>
       query("lock grant", () =>
         selectGrants(trx).select(now.as("store_now")).where("id", "=", grantId).forUpdate().executeTakeFirst())
 
-    const writeGrant = (trx: Kysely<Database>, grant: Grant, wipeSecret: boolean) =>
-      query("update grant", () =>
-        q(trx).updateTable("grants").set({
+    /** Writes a changed grant and its jobs in one statement (a data-modifying CTE). */
+    const writeGrant = (trx: Kysely<Database>, grant: Grant, wipeSecret: boolean, jobs: ReadonlyArray<JobModule.Job>) => {
+      const write = (creator: QueryCreator<Database>) =>
+        creator.updateTable("grants").set({
           state: grant.state,
           revoke_reason: grant.revokeReason,
           revoke_requested_at_ms: grant.revokeRequestedAt,
@@ -201,7 +197,13 @@ export const make = (
           generation: grant.generation,
           revision: grant.revision,
           ...(wipeSecret ? { device_secret: null, device_secret_key_id: null } : {})
-        }).where("id", "=", grant.id).execute())
+        }).where("id", "=", grant.id)
+      return query("update grant", () =>
+        jobs.length === 0
+          ? write(q(trx)).execute().then(() => undefined)
+          : q(trx).with("changed", (creator) => write(creator).returning("id")).insertInto("outbox").values(jobs.map(fromJob))
+            .execute().then(() => undefined))
+    }
 
     /** The grant after a patch: generation bumped, revision stamped, secret wiped once revoked. */
     const patched = (current: Grant, patch: GrantModule.GrantPatch, revision: number) =>
@@ -242,20 +244,24 @@ export const make = (
           }
           const revision = yield* bumpRegion(trx, grant.regionId, 1)
           const stored = yield* checkGrant({ ...grant, generation: 1, revision })
+          const row = {
+            ...fromGrant(stored),
+            device_secret: Option.getOrNull(sealed),
+            device_secret_key_id: Option.match(sealed, { onNone: () => null, onSome: (value) => value.split(".")[1] ?? null })
+          }
+          const jobs = yield* checkJobs(input.jobs(stored))
           yield* query(
             "insert grant",
             () =>
-              q(trx).insertInto("grants").values({
-                ...fromGrant(stored),
-                device_secret: Option.getOrNull(sealed),
-                device_secret_key_id: Option.match(sealed, { onNone: () => null, onSome: (value) => value.split(".")[1] ?? null })
-              }).execute(),
+              jobs.length === 0
+                ? q(trx).insertInto("grants").values(row).execute().then(() => undefined)
+                : q(trx).with("inserted", (creator) => creator.insertInto("grants").values(row).returning("id"))
+                  .insertInto("outbox").values(jobs.map(fromJob)).execute().then(() => undefined),
             (cause) =>
               isUniqueViolation(cause, "grants_port_held")
                 ? new GrantStore.PortTaken({ regionId: grant.regionId, port: grant.endpoint.port })
                 : undefined
           )
-          yield* insertJobs(trx, yield* checkJobs(input.jobs(stored)))
           if (Option.isSome(input.idempotency)) {
             const key = input.idempotency.value
             const now = yield* nowSql
@@ -346,8 +352,7 @@ export const make = (
           }
           const revision = yield* bumpRegion(trx, current.regionId, 1)
           const { next, wipeSecret } = yield* patched(current, input.patch, revision)
-          yield* writeGrant(trx, next, wipeSecret)
-          yield* insertJobs(trx, yield* checkJobs(input.jobs(next)))
+          yield* writeGrant(trx, next, wipeSecret, yield* checkJobs(input.jobs(next)))
           return next
         })))
     })
@@ -380,8 +385,7 @@ export const make = (
                 return yield* storeError("Unknown", `claimExpired plan refused: ${grant.state} -> ${patch.state}`)
               }
               const { next, wipeSecret } = yield* patched(grant, patch, first + offset)
-              yield* writeGrant(trx, next, wipeSecret)
-              yield* insertJobs(trx, yield* checkJobs(jobs))
+              yield* writeGrant(trx, next, wipeSecret, yield* checkJobs(jobs))
               updated.push(next)
             }
           }
