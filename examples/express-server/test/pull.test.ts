@@ -4,10 +4,12 @@
  * `POST /device/rtr-2/checkin` every second and `/import`s the reply. A grant on it becomes
  * a user (with its device-side expiry entry) only through check-ins; a revoke removes both
  * at a later check-in. Also: the bootstrap endpoint (admins only, token rotation, push
- * devices refused) and the check-in's refusals (bad token, unreadable report).
+ * devices refused) and the check-in's refusals (bad token, unreadable report, fuzzed with
+ * fast-check: always 4xx problem+json).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { SimulatorHandle } from "@transient-access/adapter-routeros/testing"
+import * as fc from "fast-check"
 import type { RunningServer } from "../src/Server.ts"
 import { call, keys, startTestServer, waitForGrant } from "./helpers.ts"
 
@@ -99,5 +101,23 @@ describe("pull mode (rtr-2 checks in over HTTP)", () => {
     const unreadable = await checkIn("rtr-2", `Bearer ${token}`, "no report here")
     assert.strictEqual(unreadable.status, 400)
     assert.strictEqual(((await unreadable.json()) as { _tag: string })._tag, "InvalidRequest")
+
+    // hostile tokens and bodies: always a 4xx problem, never a script, never a 5xx
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.constant(`Bearer ${token}x`), fc.string().map((text) => `Bearer ${text}`)),
+        fc.oneof(fc.string(), fc.string({ unit: "binary", maxLength: 300 }), fc.constantFrom("seq=", "seq=-1", "seq=1e3", "&seq=1", "users=ta-x")),
+        async (authorization, body) => {
+          const response = await fetch(`${server.url}/device/rtr-2/checkin`, {
+            method: "POST",
+            headers: { authorization: authorization.replace(/[^\x20-\x7e]/g, ""), "content-type": "text/plain" },
+            body
+          })
+          assert.oneOf(response.status, [400, 401], `${authorization} / ${body}`)
+          assert.match(response.headers.get("content-type") ?? "", /^application\/problem\+json/)
+        }
+      ),
+      { numRuns: 150 }
+    )
   })
 })
