@@ -13,7 +13,9 @@
  *   its scheduler entry ("no such item" is success), then list both to confirm absence.
  * - `openForward` / `closeForward`: a `dstnat` rule tagged `ta:<grant>` with its own expiry
  *   entry `ta-fwd-<grant>`.
- * - `inventory`: every `ta-…` user or `ta:`-tagged user, and every `ta:`-tagged NAT rule.
+ * - `inventory`: every `ta:`-tagged user or user named exactly like the SDK's generated names
+ *   (`ta-` + 12 of `[a-z0-9]`; an operator's `ta-sdk` login is never listed), and every
+ *   `ta:`-tagged NAT rule.
  *
  * @since 0.1.0
  */
@@ -22,7 +24,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
+import { Credentials, DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
 import { formatDate, formatTime } from "./internal/rosTime.ts"
 import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
 import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
@@ -234,6 +236,9 @@ export const makeGateway = (
       const username = row.name ?? ""
       if (seen.has(username)) continue
       seen.add(username)
+      // Ours only if tagged `ta:<grant>` or named exactly as the SDK names users: an
+      // operator's login such as `ta-sdk` must never be listed (the reconciler would remove it).
+      if (Grant.parseArtifactTag(row.comment ?? "") === undefined && !Credentials.isValidUsername(username)) continue
       const group = row.group
       users.push({
         username,
