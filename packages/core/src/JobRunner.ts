@@ -132,3 +132,50 @@ export const runOnce = Effect.fn("JobRunner.runOnce")(function*(options: {
   )
   return deliveries.length
 })
+
+/**
+ * Runs jobs until interrupted, up to `jobConcurrency` at once. Each delivery is handled in
+ * its own fiber and the runner polls again as soon as a slot is free, so a slow job (an
+ * unreachable router, a pull device waiting for its check-in) delays only its own target,
+ * never the others.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const runContinuously = Effect.fn("JobRunner.runContinuously")(function*(options: {
+  readonly consumer: string
+  /** How long one poll waits for work (default 200 ms). */
+  readonly wait?: number
+}) {
+  const queue = yield* JobQueue
+  const settings = yield* EngineConfig
+  let inFlight = 0
+  while (true) {
+    const free = settings.jobConcurrency - inFlight
+    if (free <= 0) {
+      yield* Effect.sleep(10)
+      continue
+    }
+    const polled = yield* Effect.result(queue.poll({ consumer: options.consumer, max: free, wait: options.wait ?? 200 }))
+    if (polled._tag === "Failure") {
+      yield* Effect.logWarning("job runner: poll failed; retrying", polled.failure)
+      yield* Effect.sleep(500)
+      continue
+    }
+    if (polled.success.length === 0) {
+      yield* Effect.sleep(20)
+      continue
+    }
+    for (const delivery of polled.success) {
+      inFlight++
+      yield* Effect.forkChild(
+        handle(delivery).pipe(
+          Effect.catchCause((cause) => Effect.logError("job handling failed; the queue will redeliver", cause)),
+          Effect.ensuring(Effect.sync(() => {
+            inFlight--
+          }))
+        )
+      )
+    }
+  }
+})

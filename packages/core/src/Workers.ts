@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { EngineConfig } from "./EngineConfig.ts"
 import { sweepOnce } from "./ExpirySweep.ts"
-import { runOnce } from "./JobRunner.ts"
+import { runContinuously } from "./JobRunner.ts"
 import { relayOnce } from "./OutboxRelay.ts"
 import { reconcileOnce } from "./Reconciler.ts"
 import { randomToken } from "./internal/randomToken.ts"
@@ -37,7 +37,7 @@ export const run = (options: { readonly consumer?: string } = {}) =>
     const consumer = options.consumer ?? `worker-${randomToken(8)}`
     yield* Effect.all([
       loop("outbox relay", relayOnce(), (busy) => (busy ? 0 : settings.relayIntervalMs)),
-      loop("job runner", runOnce({ consumer, wait: 500 }), (busy) => (busy ? 0 : 50)),
+      loop("job runner", runContinuously({ consumer }), () => 100),
       loop("expiry sweep", sweepOnce(), (busy) => (busy ? 0 : settings.sweepIntervalMs)),
       loop("reconciler", reconcileOnce(), () => settings.reconcileIntervalMs)
     ], { concurrency: "unbounded", discard: true })

@@ -188,4 +188,43 @@ describe("facade", () => {
         await sdk.dispose()
       }
     }))
+
+  it.live("a slow device delays only its own jobs (no head-of-line blocking across targets)", () =>
+    Effect.promise(async () => {
+      const slow: Device = { ...device, id: "router-slow" as DeviceId, tunnelAddress: "10.8.0.3" }
+      const slowLayer = Layer.effect(
+        DeviceGateway,
+        Effect.gen(function*() {
+          const inner = yield* DeviceGateway
+          return DeviceGateway.of({
+            ...inner,
+            createUser: (target, spec) =>
+              target.id === slow.id ? Effect.sleep("4 seconds").pipe(Effect.andThen(inner.createUser(target, spec))) : inner.createUser(target, spec)
+          })
+        })
+      ).pipe(Layer.provide(MemoryDeviceGateway.layer))
+      const sdk = Facade.createTransientAccess({
+        regional: MemoryRegionalGateway.layer,
+        device: slowLayer,
+        devices: [device, slow],
+        regions: [region],
+        settings: { relayIntervalMs: 10 }
+      })
+      try {
+        await sdk.start()
+        const base = { actor: admin, accessType: "ssh" as const, permission: "full" as const, source: "198.51.100.0/24", ttlSeconds: 600 }
+        const slowGrant = await sdk.grant({ ...base, deviceId: slow.id })
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        const fastGrant = await sdk.grant({ ...base, deviceId: device.id })
+        let fastActive = false
+        for (let attempt = 0; attempt < 60 && !fastActive; attempt++) {
+          fastActive = (await sdk.get(admin, fastGrant.grant.id)).state === "active"
+          if (!fastActive) await new Promise((resolve) => setTimeout(resolve, 25))
+        }
+        assert.isTrue(fastActive, "the fast device's grant became active while the slow device was still busy")
+        assert.strictEqual((await sdk.get(admin, slowGrant.grant.id)).state, "pending")
+      } finally {
+        await sdk.dispose()
+      }
+    }), { timeout: 20_000 })
 })
