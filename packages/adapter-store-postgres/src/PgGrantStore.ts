@@ -512,6 +512,17 @@ export const make = (
       return sequence
     })
 
+    const advanceRegionRevision: Service["advanceRegionRevision"] = Effect.fn("GrantStore.advanceRegionRevision")(
+      function*(regionId, atLeast) {
+        if (!Number.isSafeInteger(atLeast) || atLeast < 0) return
+        const db = yield* transactions.executor
+        yield* query("advance region revision", () =>
+          sql`insert into ${table("regions")} (region_id, revision) values (${regionId}, ${atLeast})
+            on conflict (region_id) do update set revision = greatest(${table("regions")}.revision, excluded.revision)`
+            .execute(db))
+      }
+    )
+
     const stats: Service["stats"] = Effect.gen(function*() {
       const db = yield* transactions.executor
       const now = yield* nowSql
@@ -542,6 +553,7 @@ export const make = (
       claimExpired,
       withLiveGrant,
       regionSnapshot,
+      advanceRegionRevision,
       deviceGrants,
       heldPorts,
       takeOutbox,

@@ -92,6 +92,8 @@ export const forwardOf = (grant: Grant, region: Region): DeviceForward => ({
   expiresAt: grant.expiresAt
 })
 
+const isForced = (grant: Grant): boolean => grant.state === "revoked" && grant.revokeReason === "forced"
+
 const describe = (error: RegionalGatewayError | DeviceGatewayError): string => `${error.reason}: ${error.message}`
 
 /**
@@ -201,8 +203,10 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
       const opened = yield* Effect.result(regional.open(region, pathOf(grant), revision))
       if (opened._tag === "Failure") {
         const error = opened.failure
-        if (error.reason === "StaleRevision") return yield* refence(grant)
-        return error.retryable ? retry(describe(error)) : failed(describe(error))
+        if (error.reason === "StaleRevision") return yield* refence(grant, region)
+        // `Rejected` may be transient here (a force-revoked grant's path still holds the
+        // port until it is removed): retry; the runner compensates after provisionAttempts.
+        return retry(describe(error))
       }
       const listed = yield* Effect.result(regional.list(region))
       if (listed._tag === "Failure") return retry(describe(listed.failure))
@@ -214,13 +218,18 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
 
   function natClose(grant: Grant, region: Region) {
     return Effect.gen(function*() {
+      if (isForced(grant) && !grant.progress.natGone) {
+        // Force-revoked: the port is already free; remove the path anyway, best effort.
+        yield* Effect.ignore(regional.close(region, { grantId: grant.id, publicPort: grant.endpoint.port }, grant.revision))
+        return done("force-revoked: removed best effort")
+      }
       if (grant.state !== "revoking") return done(`grant is ${grant.state}`)
       if (grant.progress.natGone) return done("already gone")
       const revision = options.fencing ? grant.revision : Number.MAX_SAFE_INTEGER
       const closed = yield* Effect.result(regional.close(region, { grantId: grant.id, publicPort: grant.endpoint.port }, revision))
       if (closed._tag === "Failure") {
         const error = closed.failure
-        if (error.reason === "StaleRevision") return yield* refence(grant)
+        if (error.reason === "StaleRevision") return yield* refence(grant, region)
         return retry(describe(error))
       }
       const listed = yield* Effect.result(regional.list(region))
@@ -231,8 +240,14 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
     })
   }
 
-  function refence(grant: Grant) {
-    return touch(grant).pipe(
+  function refence(grant: Grant, region: Region) {
+    // The server recorded a newer revision than the grant carries: make sure the store's
+    // region revision is past the server's (it may be ahead, e.g. after the store was
+    // restored from a backup), then stamp the grant with a fresh one and try again.
+    return regional.revision(region).pipe(
+      Effect.flatMap((recorded) => store.advanceRegionRevision(region.id, recorded)),
+      Effect.catchTag("RegionalGatewayError", () => Effect.void),
+      Effect.andThen(touch(grant)),
       Effect.as("again" as const),
       Effect.catchTags({
         GenerationConflict: () => Effect.succeed("again" as const),
@@ -247,7 +262,17 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
       if (!isLive(grant, now)) return done("grant not live")
       if (grant.progress.deviceReady) return done("already ready")
       const secret = yield* store.readDeviceSecret(grant.id)
-      if (Option.isNone(secret)) return failed("the device copy of the password is gone")
+      if (Option.isNone(secret)) {
+        // A run that confirmed the user may have died before recording it: ask the device.
+        const listed = yield* Effect.result(deviceGateway.inventory(device))
+        if (listed._tag === "Failure") return retry(describe(listed.failure))
+        const existing = listed.success.users.find((candidate) => candidate.username === grant.username)
+        if (existing !== undefined && !existing.disabled) {
+          yield* recordProgress(grant.id, { deviceReady: true })
+          return done("user ready")
+        }
+        return retry("the device copy of the password is gone and the user is not ready")
+      }
       yield* options.beforeAct(job)
       const spec = {
         grantId: grant.id,
@@ -274,8 +299,10 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
       if (inventory._tag === "Failure") return retry(describe(inventory.failure))
       const user = inventory.success.users.find((candidate) => candidate.username === grant.username)
       if (user === undefined || user.disabled) return retry("user not listed as enabled yet")
-      yield* store.wipeDeviceSecret(grant.id)
+      // Record first, then wipe: a failure in between leaves a secret to wipe later (at
+      // revoke), never a ready user whose grant believes it still has to be created.
       yield* recordProgress(grant.id, { deviceReady: true })
+      yield* store.wipeDeviceSecret(grant.id)
       return done("user ready")
     })
   }
@@ -301,6 +328,12 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
 
   function deviceRemove(grant: Grant, device: Device, what: "user" | "forward") {
     return Effect.gen(function*() {
+      if (isForced(grant) && !grant.progress.deviceGone) {
+        yield* Effect.ignore(
+          what === "user" ? deviceGateway.removeUser(device, grant.username) : deviceGateway.closeForward(device, grant.id)
+        )
+        return done("force-revoked: removed best effort")
+      }
       if (grant.state !== "revoking") return done(`grant is ${grant.state}`)
       if (grant.progress.deviceGone) return done("already gone")
       if (!options.idempotentRemove) {

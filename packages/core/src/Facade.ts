@@ -156,7 +156,9 @@ export const layer = (options: TransientAccessOptions): Layer.Layer<Services, un
     options.audit ?? AuditLog.layerMemory()
   )
   const engine = Layer.mergeAll(Grants.layer).pipe(Layer.provideMerge(PortAllocator.layer), Layer.provideMerge(base))
-  return engine.pipe(Layer.provide(Layer.succeed(EngineConfig.EngineConfig, EngineConfig.make(options.settings))))
+  // `provideMerge`: the settings are in force for the layer's construction *and* for every
+  // effect run with its services (Grants, the workers, the relay read them at run time).
+  return engine.pipe(Layer.provideMerge(Layer.succeed(EngineConfig.EngineConfig, EngineConfig.make(options.settings))))
 }
 
 /**

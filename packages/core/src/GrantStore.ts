@@ -243,6 +243,12 @@ export class GrantStore extends Context.Service<GrantStore, {
   ) => Effect.Effect<Option.Option<A>, E | StoreError, R>
   /** The region's revision and its non-revoked grants, read consistently. */
   readonly regionSnapshot: (regionId: RegionId) => Effect.Effect<RegionSnapshot, StoreError>
+  /**
+   * Raises the region's revision to at least `atLeast` (never lowers it). Used when a
+   * regional server recorded a revision the store has not reached (e.g. after the store was
+   * restored from a backup), so that the next change of the region is newer than it.
+   */
+  readonly advanceRegionRevision: (regionId: RegionId, atLeast: number) => Effect.Effect<void, StoreError>
   /** The device's non-revoked grants. */
   readonly deviceGrants: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
   /**

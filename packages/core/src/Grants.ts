@@ -326,7 +326,8 @@ export const make = Effect.gen(function*() {
         grantId,
         expectedGeneration: grant.generation,
         patch: { state: "revoked", revokedAt: now, revokeReason: "forced" },
-        jobs: () => []
+        // Best-effort removal jobs: the executors still try to remove what is left.
+        jobs: (updated) => removalJobs(updated, now)
       }))
       if (result._tag === "Failure") {
         const error = result.failure

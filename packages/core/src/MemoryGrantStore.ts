@@ -498,6 +498,13 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
           grants: unrevokedOf(state.byRegion.get(regionId))
         })),
 
+      advanceRegionRevision: (regionId, atLeast) =>
+        Effect.sync(() => {
+          if (Number.isSafeInteger(atLeast) && atLeast > (state.regionRevisions.get(regionId) ?? 0)) {
+            state.regionRevisions.set(regionId, atLeast)
+          }
+        }),
+
       deviceGrants: (deviceId) => Effect.sync(() => unrevokedOf(state.byDevice.get(deviceId))),
 
       heldPorts: (regionId, cooldownMs) =>

@@ -107,17 +107,29 @@ export const reconcileRegion = Effect.fn("Reconciler.reconcileRegion")(function*
 export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function*(device: Device) {
   const store = yield* GrantStore
   const gateway = yield* DeviceGateway
+  // List the device first, then read the store: every artifact listed was created after its
+  // grant was committed (intent before effect), so its grant is in the read below.
+  const inventory = yield* gateway.inventory(device)
   const grants = yield* store.deviceGrants(device.id)
   const now = yield* Clock.currentTimeMillis
   const byId = new Map<string, Grant>(grants.map((grant) => [grant.id, grant]))
   const byUsername = new Map<string, Grant>(grants.map((grant) => [grant.username, grant]))
-  const inventory = yield* gateway.inventory(device)
+  /** Re-reads a grant right before removing its artifact (it may have been created meanwhile). */
+  const stillNotLive = (grantId: string | null) =>
+    grantId === null
+      ? Effect.succeed(true)
+      : store.get(grantId as Grant["id"]).pipe(
+        Effect.flatMap((found) =>
+          Effect.map(Clock.currentTimeMillis, (at) => found._tag === "None" || !isLive(found.value, at))
+        )
+      )
   let usersRemoved = 0
   let forwardsClosed = 0
   let confirmed = 0
   for (const user of inventory.users) {
     const grant = byUsername.get(user.username) ?? (user.grantId === null ? undefined : byId.get(user.grantId))
     if (grant !== undefined && isLive(grant, now) && grant.kind === "access") continue
+    if (!(yield* stillNotLive(grant?.id ?? user.grantId))) continue
     const result = yield* Effect.result(gateway.removeUser(device, user.username))
     if (result._tag === "Success") {
       usersRemoved++
@@ -127,6 +139,7 @@ export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function*
   for (const forward of inventory.forwards) {
     const grant = byId.get(forward.grantId)
     if (grant !== undefined && isLive(grant, now) && grant.kind === "port-forward") continue
+    if (!(yield* stillNotLive(forward.grantId))) continue
     const result = yield* Effect.result(gateway.closeForward(device, forward.grantId))
     if (result._tag === "Success") {
       forwardsClosed++

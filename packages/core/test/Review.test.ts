@@ -1,9 +1,11 @@
 /**
  * Adversarial review of the core engine (issue 2).
  *
- * `it.effect.fails` tests demonstrate a real problem: each states the correct behaviour in
- * its comment and asserts it, so the test fails today and the suite stays green. Plain
- * tests pin subtle behaviour that was checked and found correct.
+ * The first six tests are regression tests of problems the review found (each failed before
+ * its fix: reconciler vs. a concurrent provisioning, the secret wiped before progress was
+ * recorded, force-revoke leaving its artifacts, a server revision ahead of the store, and
+ * Facade.layer settings not in force at run time). The last three pin subtle behaviour that
+ * was checked and found correct.
  *
  * Every test runs on a `ManualClock` (sleeps return at once; time moves only when told) so
  * that the in-run store retries and the queue's retry delays are deterministic.
@@ -166,7 +168,7 @@ describe("review: demonstrated problems", () => {
   // and nothing ever re-creates the user: the caller holds credentials that never work.
   // Correct: a user of a live grant is never removed by the reconciler (list the target
   // first, then read the store; or re-check each candidate in the store before removal).
-  it.effect.fails("reconciler: a grant provisioned while the reconciler lists the device keeps its user", () => {
+  it.effect("reconciler: a grant provisioned while the reconciler lists the device keeps its user", () => {
     const { hold, during } = makeHold()
     const wrap = (inner: DeviceGateway["Service"]): DeviceGateway["Service"] => ({
       ...inner,
@@ -188,7 +190,7 @@ describe("review: demonstrated problems", () => {
   // Correct: one transient store error must not kill a provisioned grant — record progress
   // first and wipe after, and/or when the secret is gone check the inventory (user present
   // and enabled → record ready) instead of failing.
-  it.effect.fails("userCreate: a store error after the secret wipe does not revoke a working grant", () => {
+  it.effect("userCreate: a store error after the secret wipe does not revoke a working grant", () => {
     const faults = { failDeviceReady: 0 }
     const store = Layer.effect(
       GrantStore,
@@ -226,7 +228,7 @@ describe("review: demonstrated problems", () => {
   // Correct: removal jobs still remove (best effort) the artifacts of a force-revoked grant,
   // and an open refused because the port is held by a non-live grant is retryable (or the
   // executor closes the stale occupant first).
-  it.effect.fails("forceRevoke: the next grant on the freed port is provisioned", () =>
+  it.effect("forceRevoke: the next grant on the freed port is provisioned", () =>
     scenario((clock) =>
       Effect.gen(function*() {
         const grants = yield* Grants
@@ -259,7 +261,7 @@ describe("review: demonstrated problems", () => {
   // reconciler (snapshot.revision) is refused too.
   // Correct: on StaleRevision the executor reads `RegionalGateway.revision` and has the store
   // advance the region's revision past it (needs a GrantStore operation), then retries.
-  it.effect.fails("regional fence: a server revision ahead of the store does not wedge the region", () =>
+  it.effect("regional fence: a server revision ahead of the store does not wedge the region", () =>
     scenario((clock) =>
       Effect.gen(function*() {
         const gateway = yield* RegionalGateway
@@ -285,7 +287,7 @@ describe("review: Facade.layer settings", () => {
   // settings on every `run`, but not to users of its exposed `runtime`.)
   // Correct: the settings given to `Facade.layer` are the ones in force at run time
   // (`Layer.provideMerge` the EngineConfig layer and add `EngineConfig` to `Services`).
-  it.effect.fails("a maxTtlMs lowered through Facade.layer is enforced", () =>
+  it.effect("a maxTtlMs lowered through Facade.layer is enforced", () =>
     Effect.gen(function*() {
       const sdk = yield* harness({ settings: { maxTtlMs: 60 * 60_000 } })
       const result = yield* Grants.use((grants) => grants.grant(admin, { ...request, ttlSeconds: 2 * 3600 })).pipe(
@@ -296,7 +298,7 @@ describe("review: Facade.layer settings", () => {
       assert.isTrue(Option.isSome(result) && result.value instanceof InvalidRequest, "a 2 h grant was accepted under a 1 h maxTtlMs")
     }))
 
-  it.effect.fails("the settings given to Facade.layer are in force at run time", () =>
+  it.effect("the settings given to Facade.layer are in force at run time", () =>
     Effect.gen(function*() {
       const sdk = yield* harness({ settings: { provisionAttempts: 6, stuckAfterAttempts: 4 } })
       const inForce = yield* Effect.provide(Effect.gen(function*() {

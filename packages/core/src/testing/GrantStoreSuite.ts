@@ -770,6 +770,23 @@ export const suite = (
           assert.strictEqual((yield* store.regionSnapshot(regionId)).revision, revisions.at(-1))
         }))
 
+      it.effect("advanceRegionRevision raises the region's revision (never lowers it); the next change is newer", () =>
+        Effect.gen(function*() {
+          const store = yield* GrantStore
+          const regionId = newRegion()
+          const grant = yield* insertGrant(store, { regionId })
+          yield* store.advanceRegionRevision(regionId, grant.revision + 1000)
+          assert.strictEqual((yield* store.regionSnapshot(regionId)).revision, grant.revision + 1000)
+          yield* store.advanceRegionRevision(regionId, 3)
+          assert.strictEqual((yield* store.regionSnapshot(regionId)).revision, grant.revision + 1000)
+          const touched = yield* applyAll(store, grant, [{}])
+          assert.isAbove(touched.revision, grant.revision + 1000)
+          const fresh = newRegion()
+          yield* store.advanceRegionRevision(fresh, 50)
+          const first = yield* insertGrant(store, { regionId: fresh })
+          assert.isAbove(first.revision, 50)
+        }))
+
       it.effect("stats count grants by state, stuck revokes and the outbox", () =>
         Effect.gen(function*() {
           const store = yield* GrantStore
