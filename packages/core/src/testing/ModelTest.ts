@@ -98,6 +98,8 @@ export interface ModelDevice {
   readonly gateway: DeviceGateway["Service"]
   /** The users the device holds (enabled or not), read from the device itself, bypassing faults. */
   readonly users: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<{ readonly username: string; readonly disabled: boolean }>, unknown>
+  /** The forwards the device holds, by grant id (optional: port-forward grants are skipped without it). */
+  readonly forwards?: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<{ readonly grantId: string }>, unknown>
   /** Takes the device off the network (optional: the command is skipped without it). */
   readonly setOffline?: (deviceId: DeviceId, offline: boolean) => Effect.Effect<void>
   /** Releases what the factory started. */
@@ -162,6 +164,7 @@ class World {
       const deviceParts = await Effect.runPromise(MemoryDeviceGateway.make())
       this.device = {
         users: (deviceId) => deviceParts.control.users(deviceId),
+        forwards: (deviceId) => deviceParts.control.forwards(deviceId),
         setOffline: (deviceId, offline) => deviceParts.control.setOffline(deviceId, offline)
       }
       this.deviceFailNext = deviceParts.control.failNext
@@ -233,6 +236,11 @@ class World {
     const paths = await this.run(this.regional.paths(region.id))
     const path = paths.find((candidate) => candidate.grantId === grant.id)
     if (path === undefined || now >= path.stopAt) return false
+    if (grant.kind === "port-forward") {
+      const forwards = this.device.forwards
+      if (forwards === undefined) return false
+      return (await this.run(Effect.orDie(forwards(grant.deviceId)))).some((forward) => forward.grantId === grant.id)
+    }
     const users = await this.run(Effect.orDie(this.device.users(grant.deviceId)))
     const user = users.find((candidate) => candidate.username === grant.username)
     return user !== undefined && !user.disabled
@@ -262,6 +270,14 @@ class World {
         if (other !== undefined) this.violations.push(`${name}: ${grant.id} and ${other} share port ${key}`)
         held.set(key, grant.id)
       }
+      if (grant.state === "revoked" && grant.kind === "access") {
+        // Whatever path: an enabled user of a revoked grant could be reached through another
+        // grant's path (every model grant shares one source range).
+        const users = await this.run(Effect.orDie(this.device.users(grant.deviceId)))
+        if (users.some((user) => user.username === grant.username && !user.disabled)) {
+          this.violations.push(`${name}: revoked grant ${grant.id} still has an enabled user on ${grant.deviceId}`)
+        }
+      }
       if ((grant.state === "revoked" || now >= grant.expiresAt) && (await this.usable(grant))) {
         this.violations.push(`${name}: credential of ${grant.id} (${grant.state}) works at +${now - grant.expiresAt} ms past expiry`)
       }
@@ -279,6 +295,7 @@ class World {
       await this.run(Fiber.await(paused.fiber))
     }
     this.paused = []
+    await this.checkSafety("drain: after resuming paused workers")
     for (const landing of this.held) await this.run(Effect.ignore(landing))
     this.held = []
     this.delayNextCreate = 0
@@ -340,9 +357,11 @@ const command = (label: string, check: (model: Model) => boolean, body: (model: 
 const grantCommand = fc.record({
   device: fc.integer({ min: 0, max: devices.length - 1 }),
   ttlMinutes: fc.constantFrom(1, 5, 30, 120, 1440),
-  permission: fc.constantFrom("full" as const, "read-only" as const)
-}).map(({ device, ttlMinutes, permission }) =>
-  command(`Grant(d${device + 1}, ${ttlMinutes}m, ${permission})`, () => true, async (model, world) => {
+  permission: fc.constantFrom("full" as const, "read-only" as const),
+  forward: fc.integer({ min: 0, max: 3 }).map((value) => value === 0)
+}).map(({ device, ttlMinutes, permission, forward }) =>
+  command(`Grant(d${device + 1}, ${ttlMinutes}m, ${forward ? "port-forward" : permission})`, () => true, async (model, world) => {
+    if (forward && world.device.forwards === undefined) return
     const result = await world.run(
       Effect.result(Grants.use((grants) =>
         grants.grant(actor, {
@@ -350,7 +369,8 @@ const grantCommand = fc.record({
           accessType: "ssh",
           permission,
           source: "198.51.100.0/24",
-          ttlSeconds: ttlMinutes * 60
+          ttlSeconds: ttlMinutes * 60,
+          ...(forward ? { kind: "port-forward", forward: { address: "192.168.88.10", port: 443 } } : {})
         })
       ))
     )
@@ -474,16 +494,17 @@ const failNextCommand = fc.record({
   device: fc.boolean(),
   index: fc.nat(),
   count: fc.integer({ min: 1, max: 3 }),
-  afterApply: fc.boolean()
-}).map(({ device, index, count, afterApply }) =>
+  afterApply: fc.boolean(),
+  reason: fc.constantFrom("Timeout" as const, "Timeout" as const, "Unknown" as const, "Rejected" as const)
+}).map(({ device, index, count, afterApply, reason }) =>
   command(
-    `${device ? "Device" : "Region"}FailNext(#${index}, ${count}${afterApply ? ", reply lost" : ""})`,
+    `${device ? "Device" : "Region"}FailNext(#${index}, ${count}, ${reason}${afterApply ? ", reply lost" : ""})`,
     () => true,
     async (_model, world) => {
       if (device && world.deviceFailNext !== undefined) {
-        await world.run(world.deviceFailNext(devices[index % devices.length]!.id, count, "Timeout", { afterApply }))
+        await world.run(world.deviceFailNext(devices[index % devices.length]!.id, count, reason, { afterApply }))
       } else if (device) return
-      else await world.run(world.regional.failNext(regions[index % regions.length]!.id, count, "Timeout", { afterApply }))
+      else await world.run(world.regional.failNext(regions[index % regions.length]!.id, count, reason, { afterApply }))
     }
   )
 )
