@@ -64,10 +64,22 @@ export const reconcileRegion = Effect.fn("Reconciler.reconcileRegion")(function*
   for (const path of paths) {
     const grant = byId.get(path.grantId)
     if (grant !== undefined && isLive(grant, now)) continue
-    const result = yield* Effect.result(gateway.close(region, { grantId: path.grantId, publicPort: path.publicPort }, snapshot.revision))
+    const target = { grantId: path.grantId, publicPort: path.publicPort }
+    let result = yield* Effect.result(gateway.close(region, target, snapshot.revision))
+    if (result._tag === "Failure" && result.failure.reason === "StaleRevision") {
+      // The region changed since the snapshot (busy region): decide again on a fresh one.
+      const fresh = yield* store.regionSnapshot(region.id)
+      const current = fresh.grants.find((candidate) => candidate.id === path.grantId)
+      if (current !== undefined && isLive(current, yield* Clock.currentTimeMillis)) continue
+      result = yield* Effect.result(gateway.close(region, target, fresh.revision))
+    }
     if (result._tag === "Success") {
       closed++
       yield* correction("reconciler.path-closed", path.grantId, { regionId: region.id, port: path.publicPort })
+    } else {
+      yield* Effect.logWarning("reconciler: could not close an orphan path").pipe(
+        Effect.annotateLogs({ regionId: region.id, grantId: path.grantId, reason: result.failure.reason })
+      )
     }
   }
   const listedIds = new Set(paths.map((path) => path.grantId as string))
