@@ -25,13 +25,16 @@ import type { Device, Region } from "../Topology.ts"
  */
 export const testSuffix = (): string => randomToken(16)
 
+let nextPortOffset = Number.parseInt(randomToken(4, "0123456789"), 10)
+
 /**
- * A random port in 20000-29999.
+ * A port in 20000-29999: a random start, then successive ports, so that the grants of one
+ * process never collide (random draws did, about once in a hundred suites, as `PortTaken`).
  *
  * @category testing
  * @since 0.1.0
  */
-export const testPort = (): number => 20_000 + Number.parseInt(randomToken(4, "0123456789"), 10)
+export const testPort = (): number => 20_000 + (nextPortOffset++ % 10_000)
 
 /**
  * A valid `pending` `access` grant: generation 1, random ids and port, created now,
