@@ -1,0 +1,4 @@
+import * as MemoryPullStore from "../src/MemoryPullStore.ts"
+import * as PullStoreSuite from "../src/testing/PullStoreSuite.ts"
+
+PullStoreSuite.suite("MemoryPullStore", MemoryPullStore.layer, { propertyRuns: 100 })
