@@ -160,13 +160,42 @@ const initial = (schema: string): Migration => {
 }
 
 /**
+ * Pull mode's durable state (`PgPullStore`): one row per device (token hash, applied
+ * sequence, check-in counter, last check-in) and the pending commands (JSON, no secrets).
+ */
+const pullStore = (schema: string): Migration => {
+  const table = (name: string) => sql.table(`${schema}.${name}`)
+  return {
+    up: async (db: Kysely<unknown>) => {
+      await sql`create table ${table("pull_devices")} (
+        device_id text primary key,
+        token_hash text check (token_hash ~ '^[0-9a-f]{64}$'),
+        applied_sequence bigint not null default 0 check (applied_sequence >= 0),
+        check_ins bigint not null default 0 check (check_ins >= 0),
+        last_sequence bigint check (last_sequence >= 0),
+        last_received_at_ms bigint,
+        last_report jsonb,
+        check ((last_report is null) = (check_ins = 0))
+      )`.execute(db)
+      await sql`create table ${table("pull_commands")} (
+        device_id text not null references ${table("pull_devices")} (device_id) on delete cascade,
+        sequence bigint not null check (sequence >= 1),
+        command jsonb not null,
+        primary key (device_id, sequence)
+      )`.execute(db)
+    }
+  }
+}
+
+/**
  * The migrations of a schema, by name (applied in name order).
  *
  * @category constructors
  * @since 0.1.0
  */
 export const migrations = (schema: string): Record<string, Migration> => ({
-  "0001_initial": initial(schema)
+  "0001_initial": initial(schema),
+  "0002_pull_store": pullStore(schema)
 })
 
 /**

@@ -49,6 +49,8 @@ if (url !== undefined && reachable) {
           "kysely_migration",
           "kysely_migration_lock",
           "outbox",
+          "pull_commands",
+          "pull_devices",
           "regions"
         ])
         const index = yield* Effect.promise(() =>
