@@ -3,21 +3,34 @@
  * commands as a RouterOS script.
  *
  * `PullChannel` is what an HTTP server mounts:
- * - `registerDevice(deviceId)` → the device's bearer token (kept as a SHA-256 hash; give the
- *   token to `bootstrap` once);
+ * - `registerDevice(deviceId)` → the device's bearer token (only its SHA-256 hash is kept, in
+ *   the `PullStore`; give the token to `bootstrap` once);
  * - `bootstrap(deviceId, { url, token })` → the script an operator pastes on the router;
  * - `checkIn(deviceId, { authorization, body })` → the job script for the response body
- *   (`text/plain`), or a `PullCheckInError` (`Unauthorized` → 401, `BadReport` → 400).
+ *   (`text/plain`), or a `PullCheckInError` (`Unauthorized` → 401, `BadReport` → 400,
+ *   `Unavailable` → 503 when the store cannot be reached).
  *
- * `layerPull` is the `DeviceGateway` over a channel: each operation queues a command with the
- * device's next sequence number (`GrantStore.nextDeviceSequence`, the pull-mode fence), then
- * waits (up to `applyTimeoutMs`) for a check-in whose report shows the sequence applied and
- * confirms the effect from the reported state (present, absent, enabled). No check-in in time
- * → `Timeout` (retryable; the command stays queued and is delivered at the next check-in).
+ * `layerPull` is the `DeviceGateway` over a channel: each operation draws the device's next
+ * sequence number (`GrantStore.nextDeviceSequence`, the pull-mode fence), queues the command
+ * in the `PullStore`, then polls the store (Effect `Clock` sleeps, every `pollIntervalMs`) for
+ * a check-in whose report shows the sequence applied, and confirms the effect from the
+ * reported state (present, absent, enabled). No check-in in time → `Timeout` (retryable; the
+ * command stays queued and is delivered at the next check-in).
  *
- * Pending commands (including the password of a pending create, `Redacted`) live in this
- * process' memory until the device confirms them; several API processes need one channel
- * process (or a store-backed queue, not provided).
+ * **All state is in the `PullStore`** (core port; in memory, or PostgreSQL/PGlite through
+ * `@transient-access/adapter-store-postgres`): token hashes, pending commands, the applied
+ * sequence and the last check-in. Any number of processes can run channels and gateways over
+ * one store: a check-in served by one process confirms an operation waiting in another, and a
+ * restarted process keeps every token and pending command.
+ *
+ * **No secret in the queue.** A pending create carries the grant id, name, group, expiry and
+ * address, never the password: it is read from `GrantStore.readDeviceSecret(grantId)` when the
+ * command is rendered for a check-in (the store keeps it sealed until the device confirms).
+ * When it is gone (the grant was revoked, or the secret was wiped), the create is rendered as
+ * a `:log warning` that still consumes the sequence, and the waiting `createUser` fails with
+ * `Unknown` (retryable), so the executor decides again: retry or compensate. The gateway's
+ * precondition is therefore the executor's: `createUser` is called for a grant whose device
+ * secret is in the `GrantStore`.
  *
  * @since 0.1.0
  */
@@ -25,23 +38,24 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { DeviceGateway, Grant, GrantStore, type Ids, type TargetError, type Topology } from "@transient-access/core"
+import { DeviceGateway, Grant, GrantStore, type Ids, PullStore, type TargetError, type Topology } from "@transient-access/core"
 import { deviceError } from "./MenuClient.ts"
 import { type CheckInReport, type PullCommand, parseReport, renderBootstrap, renderJobScript } from "./PullScript.ts"
 import { expiryOfComment, forwardSchedulerName, userSchedulerName } from "./RouterOsGateway.ts"
 
 /**
- * A refused check-in: `Unauthorized` (bad or missing token) or `BadReport` (unparseable body).
+ * A refused check-in: `Unauthorized` (bad or missing token), `BadReport` (unparseable body)
+ * or `Unavailable` (the store could not be reached; the device retries at its next check-in).
  *
  * @category errors
  * @since 0.1.0
  */
 export class PullCheckInError extends Schema.TaggedError<PullCheckInError>()("PullCheckInError", {
-  reason: Schema.Literals(["Unauthorized", "BadReport"]),
+  reason: Schema.Literals(["Unauthorized", "BadReport", "Unavailable"]),
   message: Schema.String
 }) {}
 
@@ -58,12 +72,17 @@ export interface CheckInRequest {
   readonly body: string
 }
 
-interface DeviceQueue {
-  tokenHash: Buffer | undefined
-  pending: Array<{ readonly sequence: number; readonly command: PullCommand }>
-  report: CheckInReport | undefined
-  reports: number
-  waiters: Set<() => void>
+/**
+ * How `awaitReport` waits.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AwaitOptions {
+  /** Only check-ins numbered above this count (default: the count when the call starts). */
+  readonly since?: number
+  /** How often the store is read (default 250 ms). */
+  readonly pollIntervalMs?: number
 }
 
 /**
@@ -74,7 +93,7 @@ interface DeviceQueue {
  */
 export class PullChannel extends Context.Service<PullChannel, {
   /** Registers a device (or rotates its token); returns the new token. */
-  readonly registerDevice: (deviceId: Ids.DeviceId) => Effect.Effect<Redacted.Redacted<string>>
+  readonly registerDevice: (deviceId: Ids.DeviceId) => Effect.Effect<Redacted.Redacted<string>, GrantStore.StoreError>
   /** The bootstrap script for a device (`url`: the device's check-in URL, HTTPS). */
   readonly bootstrap: (
     deviceId: Ids.DeviceId,
@@ -82,87 +101,146 @@ export class PullChannel extends Context.Service<PullChannel, {
   ) => Effect.Effect<string>
   /** Handles a check-in; resolves to the job script to send back. */
   readonly checkIn: (deviceId: Ids.DeviceId, request: CheckInRequest) => Effect.Effect<string, PullCheckInError>
-  /** Queues a command; resolves to its sequence number. */
-  readonly enqueue: (deviceId: Ids.DeviceId, command: PullCommand, sequence: number) => Effect.Effect<void>
-  /** Waits for a report received after this call that satisfies `done`; `Timeout` otherwise. */
+  /** Queues a command with its sequence number; `false` when the store dropped it (sequence already passed). */
+  readonly enqueue: (
+    deviceId: Ids.DeviceId,
+    command: PullStore.PullCommand,
+    sequence: number
+  ) => Effect.Effect<boolean, TargetError.DeviceGatewayError>
+  /** How many check-ins the device made so far (0 before the first). */
+  readonly checkInCount: (deviceId: Ids.DeviceId) => Effect.Effect<number, TargetError.DeviceGatewayError>
+  /** Waits for a check-in (after `since`) whose report satisfies `done`; `Timeout` otherwise. */
   readonly awaitReport: (
     deviceId: Ids.DeviceId,
     done: (report: CheckInReport) => boolean,
-    timeoutMs: number
+    timeoutMs: number,
+    options?: AwaitOptions
   ) => Effect.Effect<CheckInReport, TargetError.DeviceGatewayError>
 }>()("@transient-access/adapter-routeros/PullChannel") {}
 
-const hash = (token: string): Buffer => createHash("sha256").update(token).digest()
+const hashHex = (token: string): string => createHash("sha256").update(token).digest("hex")
+
+/** The report as the store keeps it (JSON: the missing clock is `null`). */
+const StoredReport = Schema.Struct({
+  sequence: Schema.Int,
+  clock: Schema.NullOr(Schema.Struct({ now: Schema.Number, iso: Schema.Boolean })),
+  users: Schema.Array(Schema.Struct({ name: Schema.String, comment: Schema.String, disabled: Schema.Boolean, group: Schema.String })),
+  nat: Schema.Array(Schema.Struct({
+    comment: Schema.String,
+    dstPort: Schema.String,
+    srcAddress: Schema.String,
+    toAddresses: Schema.String,
+    toPorts: Schema.String
+  })),
+  schedulers: Schema.Array(Schema.Struct({ name: Schema.String, comment: Schema.String }))
+})
+
+const toStored = (report: CheckInReport): typeof StoredReport.Type => ({ ...report, clock: report.clock ?? null })
+
+const fromStored = (value: unknown, target: string): Effect.Effect<CheckInReport, TargetError.DeviceGatewayError> =>
+  Schema.decodeUnknownEffect(StoredReport)(value).pipe(
+    Effect.map((report) => ({ ...report, clock: report.clock ?? undefined })),
+    Effect.mapError((error) => deviceError("Unknown", target, `unreadable stored check-in: ${error.message}`))
+  )
+
+const storeFailure = (target: string) => (error: GrantStore.StoreError) =>
+  deviceError(error.reason === "Timeout" ? "Timeout" : "Unknown", target, `pull store: ${error.message}`, error)
 
 /**
- * Builds a channel (in memory).
+ * Builds a channel over the `PullStore` (state) and the `GrantStore` (device secrets).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const makePullChannel = (): PullChannel["Service"] => {
-  const devices = new Map<string, DeviceQueue>()
-  const queue = (deviceId: string): DeviceQueue => {
-    let entry = devices.get(deviceId)
-    if (!entry) {
-      entry = { tokenHash: undefined, pending: [], report: undefined, reports: 0, waiters: new Set() }
-      devices.set(deviceId, entry)
-    }
-    return entry
-  }
-  return {
-    registerDevice: (deviceId) =>
-      Effect.sync(() => {
-        const token = randomBytes(32).toString("base64url")
-        queue(deviceId).tokenHash = hash(token)
-        return Redacted.make(token)
-      }),
-    bootstrap: (_deviceId, options) => Effect.sync(() => renderBootstrap(options)),
-    checkIn: (deviceId, request) =>
+export const makePullChannel: Effect.Effect<PullChannel["Service"], never, PullStore.PullStore | GrantStore.GrantStore> = Effect.gen(
+  function*() {
+    const pullStore = yield* PullStore.PullStore
+    const grantStore = yield* GrantStore.GrantStore
+    const unavailable = (error: GrantStore.StoreError) =>
+      new PullCheckInError({ reason: "Unavailable", message: `store unavailable (${error.reason})` })
+
+    /** A stored command with its password (read now), or a `Skip` when the password is gone. */
+    const render = (entry: PullStore.PendingCommand) =>
       Effect.gen(function*() {
-        const entry = devices.get(deviceId)
-        const presented = /^Bearer (\S+)$/.exec(request.authorization ?? "")?.[1]
-        if (entry?.tokenHash === undefined || presented === undefined || !timingSafeEqual(hash(presented), entry.tokenHash)) {
-          return yield* new PullCheckInError({ reason: "Unauthorized", message: "unknown device or bad token" })
+        const command = entry.command
+        if (command._tag !== "CreateUser") return { sequence: entry.sequence, command: command as PullCommand }
+        const secret = yield* grantStore.readDeviceSecret(command.grantId)
+        if (Option.isNone(secret)) {
+          yield* Effect.logWarning("pull create not delivered: the device copy of the password is gone", {
+            grantId: command.grantId,
+            username: command.username,
+            sequence: entry.sequence
+          })
+          const note = `ta: create of ${command.username} (grant ${command.grantId}) skipped: its password is gone`
+          return { sequence: entry.sequence, command: { _tag: "Skip", note } as PullCommand }
         }
-        const report = parseReport(request.body)
-        if (report === undefined) return yield* new PullCheckInError({ reason: "BadReport", message: "unreadable report" })
-        const now = yield* Clock.currentTimeMillis
-        entry.pending = entry.pending.filter((item) => item.sequence > report.sequence)
-        entry.report = report
-        entry.reports++
-        for (const wake of [...entry.waiters]) wake()
-        const offset = report.clock === undefined ? 0 : report.clock.now - now
-        return renderJobScript(entry.pending, offset, report.clock?.iso ?? true)
-      }),
-    enqueue: (deviceId, command, sequence) =>
-      Effect.sync(() => {
-        queue(deviceId).pending.push({ sequence, command })
-      }),
-    awaitReport: (deviceId, done, timeoutMs) => {
-      const entry = queue(deviceId)
-      const start = entry.reports
-      return Effect.callback<CheckInReport, TargetError.DeviceGatewayError>((resume) => {
-        const check = () => {
-          if (entry.reports > start && entry.report !== undefined && done(entry.report)) {
-            entry.waiters.delete(check)
-            clearTimeout(timer)
-            resume(Effect.succeed(entry.report))
-          }
+        const spec: DeviceGateway.DeviceUserSpec = {
+          grantId: command.grantId,
+          username: command.username,
+          password: secret.value,
+          permission: command.permission,
+          allowedAddress: command.allowedAddress,
+          expiresAt: command.expiresAt
         }
-        const timer = setTimeout(() => {
-          entry.waiters.delete(check)
-          resume(Effect.fail(deviceError("Timeout", `device:${deviceId}`, `no check-in confirming the change within ${timeoutMs} ms`)))
-        }, timeoutMs)
-        entry.waiters.add(check)
-        return Effect.sync(() => {
-          entry.waiters.delete(check)
-          clearTimeout(timer)
-        })
+        return { sequence: entry.sequence, command: { _tag: "CreateUser", spec, group: command.group } as PullCommand }
       })
-    }
+
+    const checkInCount = (deviceId: Ids.DeviceId) =>
+      pullStore.lastCheckIn(deviceId).pipe(
+        Effect.map(Option.match({ onNone: () => 0, onSome: (last) => last.count })),
+        Effect.mapError(storeFailure(`device:${deviceId}`))
+      )
+
+    return PullChannel.of({
+      registerDevice: (deviceId) =>
+        Effect.gen(function*() {
+          const token = randomBytes(32).toString("base64url")
+          yield* pullStore.setTokenHash(deviceId, hashHex(token))
+          return Redacted.make(token)
+        }),
+      bootstrap: (_deviceId, options) => Effect.sync(() => renderBootstrap(options)),
+      checkIn: (deviceId, request) =>
+        Effect.gen(function*() {
+          const stored = yield* pullStore.tokenHash(deviceId).pipe(Effect.mapError(unavailable))
+          const presented = /^Bearer (\S+)$/.exec(request.authorization ?? "")?.[1]
+          if (Option.isNone(stored) || presented === undefined || !timingSafeEqual(Buffer.from(hashHex(presented), "hex"), Buffer.from(stored.value, "hex"))) {
+            return yield* new PullCheckInError({ reason: "Unauthorized", message: "unknown device or bad token" })
+          }
+          const report = parseReport(request.body)
+          if (report === undefined) return yield* new PullCheckInError({ reason: "BadReport", message: "unreadable report" })
+          const now = yield* Clock.currentTimeMillis
+          const recorded = yield* pullStore.recordCheckIn(deviceId, { sequence: report.sequence, receivedAt: now, report: toStored(report) }).pipe(
+            Effect.mapError(unavailable)
+          )
+          const commands = yield* Effect.forEach(recorded.pending, render).pipe(Effect.mapError(unavailable))
+          const offset = report.clock === undefined ? 0 : report.clock.now - now
+          return renderJobScript(commands, offset, report.clock?.iso ?? true)
+        }),
+      enqueue: (deviceId, command, sequence) =>
+        pullStore.enqueue(deviceId, { sequence, command }).pipe(Effect.mapError(storeFailure(`device:${deviceId}`))),
+      checkInCount,
+      awaitReport: (deviceId, done, timeoutMs, options = {}) =>
+        Effect.gen(function*() {
+          const target = `device:${deviceId}`
+          const since = options.since ?? (yield* checkInCount(deviceId))
+          const interval = Math.max(1, options.pollIntervalMs ?? 250)
+          const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+          while (true) {
+            const last = yield* pullStore.lastCheckIn(deviceId).pipe(Effect.mapError(storeFailure(target)))
+            if (Option.isSome(last) && last.value.count > since) {
+              const report = yield* fromStored(last.value.report, target)
+              if (done(report)) return report
+            }
+            const now = yield* Clock.currentTimeMillis
+            if (now >= deadline) {
+              return yield* deviceError("Timeout", target, `no check-in confirming the change within ${timeoutMs} ms`)
+            }
+            yield* Effect.sleep(Math.min(interval, deadline - now))
+          }
+        })
+    })
   }
-}
+)
 
 /**
  * Options of the pull gateway.
@@ -175,12 +253,15 @@ export interface PullOptions {
   readonly groups?: Readonly<Record<Grant.Permission, string>>
   /** How long an operation waits for a confirming check-in (default 60 s). */
   readonly applyTimeoutMs?: number
+  /** How often a waiting operation reads the store for a new check-in (default 250 ms). */
+  readonly pollIntervalMs?: number
 }
 
 const usernamePattern = /^ta-[a-z0-9]{4,32}$/
 
 /**
- * The `DeviceGateway` over a pull channel; needs `PullChannel` and `GrantStore` (sequences).
+ * The `DeviceGateway` over a pull channel; needs `PullChannel` and `GrantStore` (sequences
+ * and, for creates, the device secret).
  *
  * @category layers
  * @since 0.1.0
@@ -193,16 +274,19 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
       const store = yield* GrantStore.GrantStore
       const groups = options.groups ?? { full: "full", "read-only": "read" }
       const timeout = options.applyTimeoutMs ?? 60_000
+      const awaitOptions = options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }
 
-      /** Queues a command and waits for a report that applied it; returns that report. */
-      const apply = (device: Topology.Device, command: PullCommand) =>
+      /** Queues a command and waits for a check-in whose report applied it; returns that report. */
+      const apply = (device: Topology.Device, command: PullStore.PullCommand) =>
         Effect.gen(function*() {
+          const target = `device:${device.id}`
           const sequence = yield* store.nextDeviceSequence(device.id).pipe(
-            Effect.mapError((error) => deviceError("Unknown", `device:${device.id}`, `no sequence: ${error.message}`))
+            Effect.mapError((error) => deviceError("Unknown", target, `no sequence: ${error.message}`))
           )
-          const waiting = yield* Effect.forkChild(channel.awaitReport(device.id, (report) => report.sequence >= sequence, timeout))
-          yield* channel.enqueue(device.id, command, sequence)
-          return yield* Fiber.join(waiting)
+          const since = yield* channel.checkInCount(device.id)
+          const queued = yield* channel.enqueue(device.id, command, sequence)
+          if (!queued) return yield* deviceError("Unknown", target, `sequence ${sequence} was overtaken by a newer command; retry`)
+          return yield* channel.awaitReport(device.id, (report) => report.sequence >= sequence, timeout, { ...awaitOptions, since })
         })
 
       const userIn = (report: CheckInReport, username: string) => report.users.find((user) => user.name === username)
@@ -211,9 +295,25 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
       return DeviceGateway.DeviceGateway.of({
         createUser: Effect.fn("PullGateway.createUser")(function*(device, spec) {
           if (!usernamePattern.test(spec.username)) return yield* deviceError("Rejected", target(device), "invalid user name")
-          const report = yield* apply(device, { _tag: "CreateUser", spec, group: groups[spec.permission] })
+          const report = yield* apply(device, {
+            _tag: "CreateUser",
+            grantId: spec.grantId,
+            username: spec.username,
+            permission: spec.permission,
+            group: groups[spec.permission],
+            allowedAddress: spec.allowedAddress,
+            expiresAt: spec.expiresAt
+          })
           const user = userIn(report, spec.username)
-          if (user === undefined) return yield* deviceError("Unknown", target(device), "user not present after apply")
+          if (user === undefined) {
+            const secret = yield* store.readDeviceSecret(spec.grantId).pipe(Effect.option)
+            const gone = Option.isSome(secret) && Option.isNone(secret.value)
+            return yield* deviceError(
+              "Unknown",
+              target(device),
+              gone ? `create not delivered: the device copy of grant ${spec.grantId}'s password is gone` : "user not present after apply"
+            )
+          }
           if (user.comment !== Grant.artifactTag(spec.grantId)) {
             return yield* deviceError("Rejected", target(device), `user ${spec.username} belongs to another grant`)
           }
@@ -242,7 +342,7 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
           }
         }),
         inventory: Effect.fn("PullGateway.inventory")(function*(device) {
-          const report = yield* channel.awaitReport(device.id, () => true, timeout)
+          const report = yield* channel.awaitReport(device.id, () => true, timeout, awaitOptions)
           return {
             users: report.users.map((user) => ({
               username: user.name,
@@ -270,9 +370,13 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
   )
 
 /**
- * The channel as a layer (in memory).
+ * The channel as a layer, over the `PullStore` and `GrantStore` it is given (e.g.
+ * `MemoryPullStore.layer` for one process, `PgPullStore.layer` for many).
  *
  * @category layers
  * @since 0.1.0
  */
-export const layerChannel: Layer.Layer<PullChannel> = Layer.sync(PullChannel, makePullChannel)
+export const layerChannel: Layer.Layer<PullChannel, never, PullStore.PullStore | GrantStore.GrantStore> = Layer.effect(
+  PullChannel,
+  makePullChannel
+)

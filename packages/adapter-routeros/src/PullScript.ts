@@ -31,6 +31,8 @@ export type PullCommand =
   | { readonly _tag: "RemoveUser"; readonly username: string }
   | { readonly _tag: "OpenForward"; readonly forward: DeviceGateway.DeviceForward; readonly dstAddress: string }
   | { readonly _tag: "CloseForward"; readonly grantId: Ids.GrantId }
+  /** Nothing to apply (e.g. a create whose password is gone): logs `note` on the device, still consumes the sequence. */
+  | { readonly _tag: "Skip"; readonly note: string }
 
 /**
  * What a device reports at check-in.
@@ -126,6 +128,8 @@ export const renderCommand = (cmd: PullCommand, deviceOffset: number, iso: boole
       const tag = Grant.artifactTag(cmd.grantId)
       return forwardExpiryScript(tag, forwardSchedulerName(cmd.grantId))
     }
+    case "Skip":
+      return `:log warning ${quote(cmd.note)}`
   }
 }
 

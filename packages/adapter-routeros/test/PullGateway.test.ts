@@ -2,13 +2,19 @@
  * The core DeviceGateway contract suite through pull mode: a bootstrapped simulated device
  * checks in over HTTPS (certificate checked), runs the returned job scripts with the
  * simulator's interpreter, and the gateway confirms each change from the next report.
+ * Also: two channels over one `PullStore` (two processes), a restarted channel, and a create
+ * whose password is gone.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { DeviceGateway } from "@transient-access/core"
-import { DeviceGatewaySuite } from "@transient-access/core/testing"
+import { DeviceGateway, GrantStore, PullStore } from "@transient-access/core"
+import { DeviceGatewaySuite, Fixtures } from "@transient-access/core/testing"
+import { PullChannel, layerPull } from "../src/PullChannel.ts"
 import { renderJobScript } from "../src/PullScript.ts"
 import { startPullHarness } from "./pullHarness.ts"
 import { uniqueGrant, uniqueUser } from "./utils.ts"
@@ -76,4 +82,96 @@ describe("pull mode specifics", () => {
       assert.strictEqual(harness.sim.state.users.find(username)?.props.get("disabled"), "true")
       yield* gateway.removeUser(harness.device, username)
     }).pipe(Effect.provide(harness.layer)))
+})
+
+const userSpec = (permission: "full" | "read-only" = "full") => ({
+  grantId: uniqueGrant(),
+  username: uniqueUser(),
+  password: Redacted.make(`Pw-pull-${Math.random().toString(36).slice(2, 14)}x`),
+  permission,
+  allowedAddress: "10.8.0.1",
+  expiresAt: Date.now() + 3_600_000
+})
+
+describe("pull mode over a shared PullStore (several processes, restarts)", () => {
+  it.live("two channels: a command queued through one is confirmed by a check-in served by the other", () =>
+    Effect.gen(function*() {
+      const other = yield* Effect.promise(() => harness.newChannel())
+      const pullStore = Context.get(harness.stores, PullStore.PullStore)
+      // process B serves every check-in; process A only queues and waits
+      harness.serveWith(other)
+      const spec = userSpec()
+      const countBefore = (yield* pullStore.lastCheckIn(harness.device.id)).pipe(Option.map((last) => last.count), Option.getOrElse(() => 0))
+      yield* DeviceGateway.DeviceGateway.use((gateway) => gateway.createUser(harness.device, spec)).pipe(Effect.provide(harness.layer))
+      assert.strictEqual(harness.sim.state.users.find(spec.username)?.props.get("disabled"), "true")
+      const countAfter = Option.getOrThrow(yield* pullStore.lastCheckIn(harness.device.id)).count
+      assert.isAbove(countAfter, countBefore, "check-ins recorded by channel B")
+      // and the other way round: queued through B, served by A
+      harness.serveWith(harness.channel)
+      yield* DeviceGateway.DeviceGateway.use((gateway) =>
+        Effect.gen(function*() {
+          yield* gateway.enableUser(harness.device, spec.username)
+          yield* gateway.removeUser(harness.device, spec.username)
+        })
+      ).pipe(Effect.provide(harness.gatewayOver(other)))
+      assert.isUndefined(harness.sim.state.users.find(spec.username))
+      assert.deepStrictEqual(yield* pullStore.pending(harness.device.id), [])
+    }).pipe(Effect.ensuring(Effect.sync(() => harness.serveWith(harness.channel)))))
+
+  it.live("restart: a new channel over the same store accepts the old token and delivers the pending command", () =>
+    Effect.gen(function*() {
+      harness.pause(true)
+      const spec = userSpec("read-only")
+      // the "old process" queues the create and dies before any check-in
+      const waiting = yield* Effect.forkChild(
+        DeviceGateway.DeviceGateway.use((gateway) => gateway.createUser(harness.device, spec)).pipe(Effect.provide(harness.layer))
+      )
+      const pullStore = Context.get(harness.stores, PullStore.PullStore)
+      while ((yield* pullStore.pending(harness.device.id)).length === 0) yield* Effect.sleep("5 millis")
+      yield* Fiber.interrupt(waiting)
+      const pending = yield* pullStore.pending(harness.device.id)
+      assert.strictEqual(pending.length, 1)
+      assert.notInclude(JSON.stringify(pending), Redacted.value(spec.password), "no password in the pull store")
+      // the "new process": a fresh channel, serving check-ins with the token issued before
+      const restarted = yield* Effect.promise(() => harness.newChannel())
+      harness.serveWith(restarted)
+      const refused = yield* Effect.flip(restarted.checkIn(harness.device.id, { authorization: "Bearer wrong", body: "seq=0" }))
+      assert.strictEqual(refused.reason, "Unauthorized")
+      harness.pause(false)
+      const report = yield* restarted.awaitReport(harness.device.id, (seen) => seen.users.some((user) => user.name === spec.username), 5000, {
+        pollIntervalMs: 10
+      })
+      assert.isTrue(report.users.some((user) => user.name === spec.username && user.disabled))
+      assert.strictEqual(harness.sim.state.users.find(spec.username)?.props.get("group"), "read")
+      assert.deepStrictEqual(yield* pullStore.pending(harness.device.id), [])
+      yield* DeviceGateway.DeviceGateway.use((gateway) => gateway.removeUser(harness.device, spec.username)).pipe(
+        Effect.provide(harness.gatewayOver(restarted))
+      )
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      harness.pause(false)
+      harness.serveWith(harness.channel)
+    }))))
+
+  it.live("a create whose password is gone is rendered as nothing, consumes its sequence and fails retryably", () =>
+    Effect.gen(function*() {
+      const grantStore = Context.get(harness.stores, GrantStore.GrantStore)
+      const spec = userSpec()
+      const grant = Fixtures.makeTestGrant({ id: spec.grantId, deviceId: harness.device.id, username: spec.username })
+      yield* grantStore.insert(Fixtures.makeNewGrant(grant, { deviceSecret: Option.some(spec.password), jobs: () => [] }))
+      yield* grantStore.wipeDeviceSecret(spec.grantId)
+      // the bare pull gateway (no seeding): the grant exists, its device copy does not
+      const bare = layerPull({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
+        Layer.provide(Layer.succeed(PullChannel, harness.channel)),
+        Layer.provide(Layer.succeed(GrantStore.GrantStore, grantStore))
+      )
+      const error = yield* Effect.flip(
+        DeviceGateway.DeviceGateway.use((gateway) => gateway.createUser(harness.device, spec)).pipe(Effect.provide(bare))
+      )
+      assert.strictEqual(error.reason, "Unknown")
+      assert.isTrue(error.retryable)
+      assert.include(error.message, "password is gone")
+      assert.isUndefined(harness.sim.state.users.find(spec.username), "no user without its password")
+      assert.isTrue(harness.sim.log.some((line) => line.includes(`create of ${spec.username}`)), "the device logged the skipped create")
+      assert.deepStrictEqual(yield* Context.get(harness.stores, PullStore.PullStore).pending(harness.device.id), [])
+    }))
 })
