@@ -33,7 +33,7 @@ export interface PullDevices {
   /**
    * Handles one check-in and resolves to the script to return. Rejects with an
    * `HttpProblem` (`Unauthorized` for an unknown device or a bad token, `InvalidRequest`
-   * for an unreadable report).
+   * for an unreadable report, `StoreError` (503) when the store cannot be reached).
    */
   readonly checkIn: (input: { readonly deviceId: string; readonly authorization: string | undefined; readonly body: string }) => Promise<string>
   /**
@@ -65,6 +65,7 @@ export const makePullDevices = (options: {
       if (Exit.isSuccess(exit)) return exit.value
       const error = Cause.findErrorOption(exit.cause)
       if (Option.isSome(error) && error.value.reason === "BadReport") throw new HttpProblem("InvalidRequest", "unreadable check-in report")
+      if (Option.isSome(error) && error.value.reason === "Unavailable") throw new HttpProblem("StoreError", "the store is unavailable; check in again later")
       throw new HttpProblem("Unauthorized", "unknown device or bad token")
     },
     bootstrap: async (deviceId) => {

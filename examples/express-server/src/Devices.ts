@@ -2,6 +2,9 @@
  * The device side of the wiring, all from `@transient-access/adapter-routeros`: its API push
  * gateway (`layerApi`, node-routeros) for `push` devices and its pull gateway (`layerPull`
  * over one `PullChannel`) for `pull` devices, behind one `DeviceGateway` (`ModeGateway`).
+ * The channel keeps its state (device tokens, pending commands, check-ins) in the
+ * `PullStore` it is given — the configured store's — so tokens and pending commands survive
+ * a restart and any number of server processes can share the devices.
  * The same code drives real routers and the in-process simulators: only the inventory and
  * the credentials differ.
  *
@@ -12,7 +15,7 @@
  * @since 0.1.0
  */
 import { type ApiTransport, layerApi, layerPull, makePullChannel, PullChannel } from "@transient-access/adapter-routeros"
-import type { DeviceGateway, GrantStore, Topology } from "@transient-access/core"
+import type { DeviceGateway, GrantStore, PullStore, Topology } from "@transient-access/core"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -36,15 +39,17 @@ export interface DeviceOptions {
 }
 
 /**
- * The device gateway (needs the `GrantStore`: pull mode draws its sequence numbers from it)
- * and the pull channel the HTTP edge serves.
+ * The device gateway (needs the `GrantStore`: pull mode draws its sequence numbers and
+ * reads device secrets from it; and the `PullStore`: pull mode's state) and the pull channel
+ * the HTTP edge serves.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Devices {
-  readonly layer: Layer.Layer<DeviceGateway.DeviceGateway, Config.ConfigError, GrantStore.GrantStore>
-  readonly channel: PullChannel.PullChannel["Service"]
+  readonly layer: Layer.Layer<DeviceGateway.DeviceGateway, Config.ConfigError, GrantStore.GrantStore | PullStore.PullStore>
+  /** The pull channel built with `layer` (throws before `layer` is built). */
+  readonly channel: () => PullChannel.PullChannel["Service"]
 }
 
 /**
@@ -54,9 +59,16 @@ export interface Devices {
  * @since 0.1.0
  */
 export const makeDevices = (options: DeviceOptions): Devices => {
-  const channel = makePullChannel()
+  let built: PullChannel.PullChannel["Service"] | undefined
   const push = Layer.unwrap(Effect.map(options.credentials, (credentials) => layerApi({ credentials, tls: options.tls })))
-  const pull = layerPull({ applyTimeoutMs: options.applyTimeoutMs }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))
+  const pull = Layer.unwrap(Effect.map(makePullChannel, (channel) => {
+    built = channel
+    return layerPull({ applyTimeoutMs: options.applyTimeoutMs }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))
+  }))
+  const channel = () => {
+    if (built === undefined) throw new Error("the pull channel is built with the device layer: start the SDK first")
+    return built
+  }
   return { layer: layerByMode({ push, pull }), channel }
 }
 

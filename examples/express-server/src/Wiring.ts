@@ -8,8 +8,18 @@
  */
 import type { ApiTransport } from "@transient-access/adapter-routeros"
 import type { SimulatorHandle } from "@transient-access/adapter-routeros/testing"
-import { PgAuditLog, PgGrantStore, PgliteStore } from "@transient-access/adapter-store-postgres"
-import { AuditLog, type Facade, type GrantStore, type JobQueue, MemoryGrantStore, SecretBox, type Topology } from "@transient-access/core"
+import { PgAuditLog, PgGrantStore, PgliteStore, PgPullStore } from "@transient-access/adapter-store-postgres"
+import {
+  AuditLog,
+  type Facade,
+  type GrantStore,
+  type JobQueue,
+  MemoryGrantStore,
+  MemoryPullStore,
+  type PullStore,
+  SecretBox,
+  type Topology
+} from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -40,20 +50,27 @@ export interface Wiring {
   readonly close: () => Promise<void>
 }
 
-const storeLayers = (settings: Settings): { readonly store: Layer.Layer<GrantStore.GrantStore, unknown>; readonly audit: Layer.Layer<AuditLog.AuditLog, unknown> } => {
+/** The configured store: grants, audit and pull mode's state, all on the same database. */
+interface StoreLayers {
+  readonly store: Layer.Layer<GrantStore.GrantStore, unknown>
+  readonly audit: Layer.Layer<AuditLog.AuditLog, unknown>
+  readonly pull: Layer.Layer<PullStore.PullStore, unknown>
+}
+
+const storeLayers = (settings: Settings): StoreLayers => {
   const secrets = process.env["TA_SECRET_KEYS"] === undefined ? SecretBox.layerEphemeral : SecretBox.layerConfig
   switch (settings.store) {
     case "memory":
-      return { store: MemoryGrantStore.layer.pipe(Layer.provide(secrets)), audit: AuditLog.layerMemory() }
+      return { store: MemoryGrantStore.layer.pipe(Layer.provide(secrets)), audit: AuditLog.layerMemory(), pull: MemoryPullStore.layer }
     case "pglite": {
       const store = PgliteStore.layerPglite(Option.isSome(settings.pgliteDir) ? { dataDir: settings.pgliteDir.value } : {}).pipe(
         Layer.provide(secrets)
       )
-      return { store, audit: PgAuditLog.layer.pipe(Layer.provide(store)) }
+      return { store, audit: PgAuditLog.layer.pipe(Layer.provide(store)), pull: PgPullStore.layer.pipe(Layer.provide(store)) }
     }
     case "postgres": {
       const store = PgGrantStore.layerConfig.pipe(Layer.provide(secrets))
-      return { store, audit: PgAuditLog.layer.pipe(Layer.provide(store)) }
+      return { store, audit: PgAuditLog.layer.pipe(Layer.provide(store)), pull: PgPullStore.layer.pipe(Layer.provide(store)) }
     }
   }
 }
@@ -115,11 +132,12 @@ export const makeWiring = async (settings: Settings): Promise<Wiring> => {
     const devices = devicesOf(inventory)
     const applyTimeoutMs = Option.getOrElse(settings.pullApplyTimeoutMs, () => (simulated === undefined ? 60_000 : 5_000))
     const deviceLayers = makeDevices({ credentials: source.credentials, tls: source.tls, applyTimeoutMs })
-    const { store, audit } = storeLayers(settings)
+    const { store, audit, pull: pullStore } = storeLayers(settings)
     const queue = await queueLayer(settings)
     const sdkOptions: Facade.TransientAccessOptions = {
       regional: regionalLayer(settings),
-      device: deviceLayers.layer.pipe(Layer.provide(store)),
+      // the same `store` value everywhere: the layers are built once and share one database
+      device: deviceLayers.layer.pipe(Layer.provide(Layer.merge(store, pullStore))),
       devices,
       regions: inventory.regions,
       store,
@@ -135,7 +153,7 @@ export const makeWiring = async (settings: Settings): Promise<Wiring> => {
       onListening: async (baseUrl) => {
         const base = Option.getOrElse(settings.publicUrl, () => baseUrl).replace(/\/+$/, "")
         const pull = makePullDevices({
-          channel: deviceLayers.channel,
+          channel: deviceLayers.channel(),
           devices,
           checkInUrl: (deviceId) => `${base}/device/${encodeURIComponent(deviceId)}/checkin`,
           intervalSeconds
