@@ -258,6 +258,7 @@ export interface PullOptions {
 }
 
 const usernamePattern = /^ta-[a-z0-9]{4,32}$/
+const maxSequenceDraws = 1000
 
 /**
  * The `DeviceGateway` over a pull channel; needs `PullChannel` and `GrantStore` (sequences
@@ -276,16 +277,29 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
       const timeout = options.applyTimeoutMs ?? 60_000
       const awaitOptions = options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }
 
+      /**
+       * Draws sequence numbers until the pull store accepts the command under one. A drawn
+       * number can already be used: `nextDeviceSequence` joins the caller's transaction (the
+       * executor's `withLiveGrant`), so a failed operation rolls the counter back while its
+       * command stays queued; the next draw repeats that number and is skipped here.
+       */
+      const enqueueFresh = (device: Topology.Device, command: PullStore.PullCommand) =>
+        Effect.gen(function*() {
+          const target = `device:${device.id}`
+          for (let attempt = 0; attempt < maxSequenceDraws; attempt++) {
+            const sequence = yield* store.nextDeviceSequence(device.id).pipe(
+              Effect.mapError((error) => deviceError("Unknown", target, `no sequence: ${error.message}`))
+            )
+            if (yield* channel.enqueue(device.id, command, sequence)) return sequence
+          }
+          return yield* deviceError("Unknown", target, `no unused sequence number in ${maxSequenceDraws} draws; retry`)
+        })
+
       /** Queues a command and waits for a check-in whose report applied it; returns that report. */
       const apply = (device: Topology.Device, command: PullStore.PullCommand) =>
         Effect.gen(function*() {
-          const target = `device:${device.id}`
-          const sequence = yield* store.nextDeviceSequence(device.id).pipe(
-            Effect.mapError((error) => deviceError("Unknown", target, `no sequence: ${error.message}`))
-          )
           const since = yield* channel.checkInCount(device.id)
-          const queued = yield* channel.enqueue(device.id, command, sequence)
-          if (!queued) return yield* deviceError("Unknown", target, `sequence ${sequence} was overtaken by a newer command; retry`)
+          const sequence = yield* enqueueFresh(device, command)
           return yield* channel.awaitReport(device.id, (report) => report.sequence >= sequence, timeout, { ...awaitOptions, since })
         })
 

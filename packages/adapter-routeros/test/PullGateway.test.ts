@@ -175,3 +175,29 @@ describe("pull mode over a shared PullStore (several processes, restarts)", () =
       assert.deepStrictEqual(yield* Context.get(harness.stores, PullStore.PullStore).pending(harness.device.id), [])
     }))
 })
+
+describe("pull mode sequence numbers", () => {
+  it.live("a sequence number drawn again (counter rolled back with a failed transaction) is skipped, not reused", () =>
+    Effect.gen(function*() {
+      const grantStore = Context.get(harness.stores, GrantStore.GrantStore)
+      const pullStore = Context.get(harness.stores, PullStore.PullStore)
+      const username = uniqueUser()
+      // a timed-out attempt left its command queued under `stale`, then its transaction rolled back
+      const stale = yield* grantStore.nextDeviceSequence(harness.device.id)
+      harness.pause(true)
+      assert.isTrue(yield* pullStore.enqueue(harness.device.id, { sequence: stale, command: { _tag: "RemoveUser", username } }))
+      let replays = 2
+      const rolledBack = GrantStore.GrantStore.of({
+        ...grantStore,
+        nextDeviceSequence: (deviceId) => (replays-- > 0 ? Effect.succeed(stale) : grantStore.nextDeviceSequence(deviceId))
+      })
+      const gateway = layerPull({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
+        Layer.provide(Layer.succeed(PullChannel, harness.channel)),
+        Layer.provide(Layer.succeed(GrantStore.GrantStore, rolledBack))
+      )
+      harness.pause(false)
+      yield* DeviceGateway.DeviceGateway.use((service) => service.removeUser(harness.device, username)).pipe(Effect.provide(gateway))
+      assert.isAbove(yield* pullStore.appliedSequence(harness.device.id), stale, "the command went out under a fresh number")
+      assert.strictEqual(replays, -1, "the repeated number was drawn and skipped")
+    }).pipe(Effect.ensuring(Effect.sync(() => harness.pause(false)))))
+})
