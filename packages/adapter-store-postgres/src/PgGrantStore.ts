@@ -38,7 +38,7 @@ import { isUniqueViolation } from "./internal/errors.ts"
 import { makeGrantLocks } from "./internal/grantLocks.ts"
 import { makeTransactions, query } from "./internal/transaction.ts"
 import { defaultSchema, migrate, MigrationError, validateSchemaName } from "./Migrations.ts"
-import { fromGrant, fromJob, grantColumns, toGrant, toGrants, toOutboxEntry } from "./Rows.ts"
+import { fromGrant, fromJob, grantColumns, mutableColumns, toGrant, toGrants, toOutboxEntry } from "./Rows.ts"
 import type { Database } from "./Rows.ts"
 
 type Grant = GrantModule.Grant
@@ -182,20 +182,7 @@ export const make = (
     const writeGrant = (trx: Kysely<Database>, grant: Grant, wipeSecret: boolean, jobs: ReadonlyArray<JobModule.Job>) => {
       const write = (creator: QueryCreator<Database>) =>
         creator.updateTable("grants").set({
-          state: grant.state,
-          revoke_reason: grant.revokeReason,
-          revoke_requested_at_ms: grant.revokeRequestedAt,
-          revoked_at_ms: grant.revokedAt,
-          expires_at_ms: grant.expiresAt,
-          nat_open: grant.progress.natOpen,
-          device_ready: grant.progress.deviceReady,
-          nat_gone: grant.progress.natGone,
-          device_gone: grant.progress.deviceGone,
-          revoke_attempts: grant.progress.revokeAttempts,
-          revoke_stuck: grant.progress.revokeStuck,
-          provision_attempts: grant.progress.provisionAttempts,
-          generation: grant.generation,
-          revision: grant.revision,
+          ...mutableColumns(grant),
           ...(wipeSecret ? { device_secret: null, device_secret_key_id: null } : {})
         }).where("id", "=", grant.id)
       return query("update grant", () =>

@@ -335,6 +335,7 @@ export const toGrants = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyAr
  * @since 0.1.0
  */
 export const fromGrant = (grant: Grant) => ({
+  ...mutableColumns(grant),
   id: grant.id,
   kind: grant.kind,
   device_id: grant.deviceId,
@@ -352,10 +353,21 @@ export const fromGrant = (grant: Grant) => ({
   target_port: grant.target.port,
   forward_address: grant.forward?.address ?? null,
   forward_port: grant.forward?.port ?? null,
+  label: grant.label
+})
+
+/**
+ * The columns of a grant that a saga step may change (what an update writes).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const mutableColumns = (grant: Grant) => ({
   state: grant.state,
   revoke_reason: grant.revokeReason,
   revoke_requested_at_ms: grant.revokeRequestedAt,
   revoked_at_ms: grant.revokedAt,
+  expires_at_ms: grant.expiresAt,
   nat_open: grant.progress.natOpen,
   device_ready: grant.progress.deviceReady,
   nat_gone: grant.progress.natGone,
@@ -364,8 +376,7 @@ export const fromGrant = (grant: Grant) => ({
   revoke_stuck: grant.progress.revokeStuck,
   provision_attempts: grant.progress.provisionAttempts,
   generation: grant.generation,
-  revision: grant.revision,
-  label: grant.label
+  revision: grant.revision
 })
 
 /**
