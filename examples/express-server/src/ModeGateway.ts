@@ -33,6 +33,7 @@ export const layerByMode = <EPush, EPull, RPush, RPull>(gateways: {
         enableUser: (device, username) => of(device).enableUser(device, username),
         removeUser: (device, username) => of(device).removeUser(device, username),
         openForward: (device, forward) => of(device).openForward(device, forward),
+        enableForward: (device, grantId) => of(device).enableForward(device, grantId),
         closeForward: (device, grantId) => of(device).closeForward(device, grantId),
         inventory: (device) => of(device).inventory(device)
       })

@@ -69,6 +69,7 @@ describe("REST API", () => {
     const router = server.wiring.simulators.get("rtr-1")!
     const rule = router.state.nat.items.find((row) => row.props.get("comment") === `ta:${id}`)
     assert.isDefined(rule, "dst-nat rule on the router")
+    assert.strictEqual(rule?.props.get("disabled"), "false", "enabled once the grant is ready (created disabled, enabled after the locked re-check)")
     assert.strictEqual(rule?.props.get("to-addresses"), "192.168.88.10")
     assert.strictEqual(rule?.props.get("to-ports"), "8080")
     assert.strictEqual(rule?.props.get("dst-port"), String(ready.endpoint.port))

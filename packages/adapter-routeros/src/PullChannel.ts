@@ -130,7 +130,9 @@ const StoredReport = Schema.Struct({
     dstPort: Schema.String,
     srcAddress: Schema.String,
     toAddresses: Schema.String,
-    toPorts: Schema.String
+    toPorts: Schema.String,
+    /** Absent in reports stored before 0.2.0 (read as enabled, as their check-in script did not say). */
+    disabled: Schema.Boolean.pipe(Schema.withDecodingDefaultType(Effect.succeed(false)))
   })),
   schedulers: Schema.Array(Schema.Struct({ name: Schema.String, comment: Schema.String }))
 })
@@ -349,6 +351,12 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
             return yield* deviceError("Rejected", target(device), `listen port ${forward.listenPort} is held by another rule`)
           }
         }),
+        enableForward: Effect.fn("PullGateway.enableForward")(function*(device, grantId) {
+          const report = yield* apply(device, { _tag: "EnableForward", grantId })
+          if (!report.nat.some((rule) => rule.comment === Grant.artifactTag(grantId))) {
+            return yield* deviceError("NotFound", target(device), `no forward ${Grant.artifactTag(grantId)}`)
+          }
+        }),
         closeForward: Effect.fn("PullGateway.closeForward")(function*(device, grantId) {
           const report = yield* apply(device, { _tag: "CloseForward", grantId })
           if (report.nat.some((rule) => rule.comment === Grant.artifactTag(grantId))) {
@@ -374,7 +382,8 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
                 listenPort: Number(rule.dstPort),
                 to: { address: rule.toAddresses, port: Number(rule.toPorts) },
                 allowedAddress: rule.srcAddress,
-                expiresAt
+                expiresAt,
+                disabled: rule.disabled
               }]
             })
           }

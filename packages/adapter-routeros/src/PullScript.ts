@@ -29,7 +29,8 @@ export type PullCommand =
   | { readonly _tag: "CreateUser"; readonly spec: DeviceGateway.DeviceUserSpec; readonly group: string }
   | { readonly _tag: "EnableUser"; readonly username: string }
   | { readonly _tag: "RemoveUser"; readonly username: string }
-  | { readonly _tag: "OpenForward"; readonly forward: DeviceGateway.DeviceForward; readonly dstAddress: string }
+  | { readonly _tag: "OpenForward"; readonly forward: DeviceGateway.DeviceForwardSpec; readonly dstAddress: string }
+  | { readonly _tag: "EnableForward"; readonly grantId: Ids.GrantId }
   | { readonly _tag: "CloseForward"; readonly grantId: Ids.GrantId }
   /** Nothing to apply (e.g. a create whose password is gone): logs `note` on the device, still consumes the sequence. */
   | { readonly _tag: "Skip"; readonly note: string }
@@ -51,6 +52,8 @@ export interface CheckInReport {
     readonly srcAddress: string
     readonly toAddresses: string
     readonly toPorts: string
+    /** `false` also when a check-in script installed before 0.2.0 did not report the flag. */
+    readonly disabled: boolean
   }>
   readonly schedulers: ReadonlyArray<{ readonly name: string; readonly comment: string }>
 }
@@ -120,10 +123,14 @@ export const renderCommand = (cmd: PullCommand, deviceOffset: number, iso: boole
           "src-address": forward.allowedAddress,
           "to-addresses": forward.to.address,
           "to-ports": String(forward.to.port),
-          comment: tag
+          comment: tag,
+          // the device fence: enabled only by a later EnableForward (a newer sequence number)
+          disabled: "yes"
         }))
       ].join("; ")
     }
+    case "EnableForward":
+      return command(["ip", "firewall", "nat"], "set", { disabled: "no" }, [findWhere("comment", Grant.artifactTag(cmd.grantId))])
     case "CloseForward": {
       const tag = Grant.artifactTag(cmd.grantId)
       return forwardExpiryScript(tag, forwardSchedulerName(cmd.grantId))
@@ -173,7 +180,7 @@ export const renderCheckInScript = (options: { readonly url: string; readonly to
     `:local r ("seq=" . [/system script get [find where name=${quote(seqScript)}] source] . "&date=" . [/system clock get date] . "&time=" . [/system clock get time] . "&users=")`,
     collect("r", ["user"], "name", "^ta-", ["name", "comment", "disabled", "group"]),
     `:set r ($r . "&nat=")`,
-    collect("r", ["ip", "firewall", "nat"], "comment", "^ta:", ["comment", "dst-port", "src-address", "to-addresses", "to-ports"]),
+    collect("r", ["ip", "firewall", "nat"], "comment", "^ta:", ["comment", "dst-port", "src-address", "to-addresses", "to-ports", "disabled"]),
     `:set r ($r . "&sched=")`,
     collect("r", ["system", "scheduler"], "name", "^ta-", ["name", "comment"]),
     command(["tool"], "fetch", {
@@ -233,9 +240,9 @@ export const parseReport = (body: string): CheckInReport | undefined => {
   }
   const seq = fields.get("seq") ?? ""
   if (!/^\d{1,15}$/.test(seq)) return undefined
-  const rows = (name: string, width: number) =>
+  const rows = (name: string, ...widths: ReadonlyArray<number>) =>
     (fields.get(name) ?? "").split(";").filter((row) => row !== "").map((row) => row.split(",")).filter((cells) =>
-      cells.length === width && cells.every((cell) => fieldPattern.test(cell))
+      widths.includes(cells.length) && cells.every((cell) => fieldPattern.test(cell))
     )
   const now = parseDateTime(fields.get("date") ?? "", fields.get("time") ?? "")
   return {
@@ -244,8 +251,9 @@ export const parseReport = (body: string): CheckInReport | undefined => {
     users: rows("users", 4).map(([name, comment, disabled, group]) => ({
       name: name!, comment: comment!, disabled: disabled === "true", group: group!
     })),
-    nat: rows("nat", 5).map(([comment, dstPort, srcAddress, toAddresses, toPorts]) => ({
-      comment: comment!, dstPort: dstPort!, srcAddress: srcAddress!, toAddresses: toAddresses!, toPorts: toPorts!
+    // 5 columns: a check-in script installed before the flag was reported (read as enabled)
+    nat: rows("nat", 6, 5).map(([comment, dstPort, srcAddress, toAddresses, toPorts, disabled]) => ({
+      comment: comment!, dstPort: dstPort!, srcAddress: srcAddress!, toAddresses: toAddresses!, toPorts: toPorts!, disabled: disabled === "true"
     })),
     schedulers: rows("sched", 2).map(([name, comment]) => ({ name: name!, comment: comment! }))
   }

@@ -11,11 +11,15 @@
  * - `enableUser`: `NotFound` when absent, else `disabled=no`.
  * - `removeUser`: disable, `request-logout` every session of that name, remove the user and
  *   its scheduler entry ("no such item" is success), then list both to confirm absence.
- * - `openForward` / `closeForward`: a `dstnat` rule tagged `ta:<grant>` with its own expiry
- *   entry `ta-fwd-<grant>`.
+ * - `openForward`: first the expiry entry `ta-fwd-<grant>`, then a `dstnat` rule tagged
+ *   `ta:<grant>`, created **disabled** (`disabled=yes`); repeating it is success and never
+ *   enables (nor disables an enabled rule).
+ * - `enableForward`: `NotFound` when no rule carries the tag, else `disabled=no` on the rule
+ *   found by its `ta:<grant>` comment (the fence: a late enable after the close finds nothing).
+ * - `closeForward`: removes the rule and its expiry entry, then lists to confirm absence.
  * - `inventory`: every `ta:`-tagged user or user named exactly like the SDK's generated names
  *   (`ta-` + 12 of `[a-z0-9]`; an operator's `ta-sdk` login is never listed), and every
- *   `ta:`-tagged NAT rule.
+ *   `ta:`-tagged NAT rule with its `disabled` flag.
  *
  * @since 0.1.0
  */
@@ -92,6 +96,9 @@ export const userSchedulerName = (username: string): string => `ta-exp-${usernam
  * @since 0.1.0
  */
 export const forwardSchedulerName = (grantId: string): string => `ta-fwd-${grantId}`
+
+/** A RouterOS boolean as printed (`true`/`false`, older `yes`/`no`). */
+const isYes = (value: string | undefined): boolean => value === "true" || value === "yes"
 
 const withPrefix = (address: string): string => (address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`)
 
@@ -188,7 +195,7 @@ export const makeGateway = (
     }
   })
 
-  const openForward = Effect.fn("RouterOsGateway.openForward")(function*(device: Topology.Device, forward: DeviceGateway.DeviceForward) {
+  const openForward = Effect.fn("RouterOsGateway.openForward")(function*(device: Topology.Device, forward: DeviceGateway.DeviceForwardSpec) {
     const target = targetOf(device)
     if (!validAddress(forward.allowedAddress) || isIP(forward.to.address) === 0) {
       return yield* deviceError("Rejected", target, "invalid forward address")
@@ -213,8 +220,17 @@ export const makeGateway = (
       "src-address": forward.allowedAddress,
       "to-addresses": forward.to.address,
       "to-ports": String(forward.to.port),
-      comment: tag
+      comment: tag,
+      disabled: "yes"
     })
+  })
+
+  const enableForward = Effect.fn("RouterOsGateway.enableForward")(function*(device: Topology.Device, grantId: Ids.GrantId) {
+    const client = clientFor(device)
+    const tag = Grant.artifactTag(grantId)
+    const existing = yield* client.list(natMenu, eq("comment", tag), ["comment"])
+    if (existing.length === 0) return yield* deviceError("NotFound", targetOf(device), `no forward ${tag}`)
+    yield* client.update(natMenu, eq("comment", tag), { disabled: "no" })
   })
 
   const closeForward = Effect.fn("RouterOsGateway.closeForward")(function*(device: Topology.Device, grantId: Ids.GrantId) {
@@ -243,12 +259,12 @@ export const makeGateway = (
       users.push({
         username,
         grantId: Grant.parseArtifactTag(row.comment ?? "") ?? null,
-        disabled: row.disabled === "true" || row.disabled === "yes",
+        disabled: isYes(row.disabled),
         permission: group === groups.full ? "full" : group === groups["read-only"] ? "read-only" : null
       })
     }
     const rules = yield* client.list(natMenu, prefix("comment", "ta:"), [
-      "comment", "dst-port", "src-address", "to-addresses", "to-ports"
+      "comment", "dst-port", "src-address", "to-addresses", "to-ports", "disabled"
     ])
     const schedules = yield* client.list(schedulerMenu, prefix("name", "ta-fwd-"), ["name", "comment"])
     const forwards: Array<DeviceGateway.DeviceForward> = []
@@ -261,13 +277,14 @@ export const makeGateway = (
         listenPort: Number(rule["dst-port"] ?? "0"),
         to: { address: rule["to-addresses"] ?? "", port: Number(rule["to-ports"] ?? "0") },
         allowedAddress: rule["src-address"] ?? "",
-        expiresAt: expiryOfComment(entry?.comment) ?? 0
+        expiresAt: expiryOfComment(entry?.comment) ?? 0,
+        disabled: isYes(rule.disabled)
       })
     }
     return { users, forwards }
   })
 
-  return { createUser, enableUser, removeUser, openForward, closeForward, inventory }
+  return { createUser, enableUser, removeUser, openForward, enableForward, closeForward, inventory }
 }
 
 /**

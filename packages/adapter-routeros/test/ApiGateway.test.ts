@@ -48,4 +48,30 @@ describe("RouterOS API push specifics", () => {
       yield* gateway.removeUser(device, username)
       assert.isUndefined(sim.state.scheduler.find(`ta-exp-${username}`))
     }).pipe(Effect.provide(layer)))
+
+  it.live("openForward writes a disabled dst-nat rule the router does not use until enableForward; a late enable finds nothing", () =>
+    Effect.gen(function*() {
+      const gateway = yield* DeviceGateway.DeviceGateway
+      const grantId = uniqueGrant()
+      const listenPort = 30_000 + Math.floor(Math.random() * 9_000)
+      const forward = {
+        grantId, listenPort, to: { address: "192.0.2.10", port: 80 }, allowedAddress: "10.8.0.1", expiresAt: Date.now() + 3_600_000
+      }
+      const translated = () => sim.state.dstnatFor(device.tunnelAddress, listenPort, "10.8.0.1")
+      yield* gateway.openForward(device, forward)
+      const rule = sim.state.nat.items.find((item) => item.props.get("comment") === `ta:${grantId}`)!
+      assert.strictEqual(rule.props.get("disabled"), "true")
+      assert.strictEqual(rule.props.get("chain"), "dstnat")
+      assert.isUndefined(translated(), "a disabled rule forwards nothing")
+      yield* gateway.enableForward(device, grantId)
+      assert.deepStrictEqual(translated(), { address: "192.0.2.10", port: 80 })
+      assert.isUndefined(sim.state.dstnatFor(device.tunnelAddress, listenPort, "10.8.0.9"), "only the allowed source")
+      yield* gateway.openForward(device, forward)
+      assert.strictEqual(rule.props.get("disabled"), "false", "a repeated open leaves an enabled rule enabled")
+      yield* gateway.closeForward(device, grantId)
+      assert.isUndefined(translated())
+      const late = yield* Effect.flip(gateway.enableForward(device, grantId))
+      assert.strictEqual(late.reason, "NotFound")
+      assert.isFalse(sim.state.nat.items.some((item) => item.props.get("comment") === `ta:${grantId}`))
+    }).pipe(Effect.provide(layer)))
 })

@@ -8,7 +8,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { DeviceGateway } from "@transient-access/core"
+import { DeviceGateway, Grant } from "@transient-access/core"
 import { ModelTest } from "@transient-access/core/testing"
 import { layerApi } from "../src/ApiTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
@@ -17,6 +17,7 @@ import { adminCredentials, adminPassword } from "./utils.ts"
 
 const numRuns = Number(process.env.TA_ROUTEROS_MODEL_RUNS ?? 40)
 let usersCreated = 0
+let forwardsOpened = 0
 const simulators = new Map<string, Simulator>()
 
 beforeAll(async () => {
@@ -45,13 +46,23 @@ describe("model: sagas over the RouterOS API adapter and simulator", () => {
           })),
           gateway: {
             ...gateway,
-            createUser: (device, spec) => gateway.createUser(device, spec).pipe(Effect.tap(() => Effect.sync(() => usersCreated++)))
+            createUser: (device, spec) => gateway.createUser(device, spec).pipe(Effect.tap(() => Effect.sync(() => usersCreated++))),
+            openForward: (device, forward) =>
+              gateway.openForward(device, forward).pipe(Effect.tap(() => Effect.sync(() => forwardsOpened++)))
           },
           users: (deviceId) =>
             Effect.sync(() =>
               simOf(deviceId).state.users.items
                 .map((user) => ({ username: user.props.get("name") ?? "", disabled: user.props.get("disabled") === "true" }))
                 .filter((user) => user.username.startsWith("ta-"))
+            ),
+          // The raw `/ip/firewall/nat` table: a port-forward grant is usable only through an enabled rule.
+          forwards: (deviceId) =>
+            Effect.sync(() =>
+              simOf(deviceId).state.nat.items.flatMap((rule) => {
+                const grantId = Grant.parseArtifactTag(rule.props.get("comment") ?? "")
+                return grantId === undefined ? [] : [{ grantId, disabled: rule.props.get("disabled") === "true" }]
+              })
             ),
           setOffline: (deviceId, offline) => Effect.sync(() => simOf(deviceId).faults.setOffline(offline)),
           close: () => runtime.dispose()
@@ -60,7 +71,8 @@ describe("model: sagas over the RouterOS API adapter and simulator", () => {
     })
     // The runs did reach the routers (not just the store).
     assert.isAbove(usersCreated, 0)
-    console.log(`RouterOS model: ${numRuns} runs, ${usersCreated} users created on the simulators`)
+    assert.isAbove(forwardsOpened, 0)
+    console.log(`RouterOS model: ${numRuns} runs, ${usersCreated} users created and ${forwardsOpened} forwards opened on the simulators`)
   })
 })
 

@@ -15,7 +15,7 @@ import * as Redacted from "effect/Redacted"
 import { DeviceGateway, GrantStore, PullStore } from "@transient-access/core"
 import { DeviceGatewaySuite, Fixtures } from "@transient-access/core/testing"
 import { PullChannel, layerPull } from "../src/PullChannel.ts"
-import { renderJobScript } from "../src/PullScript.ts"
+import { parseReport, renderJobScript } from "../src/PullScript.ts"
 import { startPullHarness } from "./pullHarness.ts"
 import { uniqueGrant, uniqueUser } from "./utils.ts"
 
@@ -31,6 +31,33 @@ DeviceGatewaySuite.suite("RouterOS pull mode (simulator, HTTPS check-in)", harne
 })
 
 describe("pull mode specifics", () => {
+  it("check-in reports carry each forward's disabled flag; a 5-column row of an older check-in script reads as enabled", () => {
+    const report = parseReport("seq=4&date=2026-01-01&time=00:00:00&users=&nat=ta:ga_a,20001,10.8.0.1/32,192.0.2.10,80,true;ta:ga_b,20002,10.8.0.1/32,192.0.2.10,80,false;ta:ga_c,20003,10.8.0.1/32,192.0.2.10,80;&sched=")
+    assert.deepStrictEqual(report?.nat.map((rule) => [rule.comment, rule.disabled]), [["ta:ga_a", true], ["ta:ga_b", false], ["ta:ga_c", false]])
+  })
+
+  it.live("a forward opens disabled and is enabled by a later command (its own sequence number)", () =>
+    Effect.gen(function*() {
+      const gateway = yield* DeviceGateway.DeviceGateway
+      const grantId = uniqueGrant()
+      const listenPort = 30_000 + Math.floor(Math.random() * 9_000)
+      const tag = `ta:${grantId}`
+      const rule = () => harness.sim.state.nat.items.find((item) => item.props.get("comment") === tag)
+      yield* gateway.openForward(harness.device, {
+        grantId, listenPort, to: { address: "192.0.2.10", port: 80 }, allowedAddress: "10.8.0.1", expiresAt: Date.now() + 3_600_000
+      })
+      assert.strictEqual(rule()?.props.get("disabled"), "true")
+      assert.isUndefined(harness.sim.state.dstnatFor(harness.device.tunnelAddress, listenPort, "10.8.0.1"))
+      yield* gateway.enableForward(harness.device, grantId)
+      assert.strictEqual(rule()?.props.get("disabled"), "false")
+      assert.deepStrictEqual(harness.sim.state.dstnatFor(harness.device.tunnelAddress, listenPort, "10.8.0.1"), { address: "192.0.2.10", port: 80 })
+      const listed = (yield* gateway.inventory(harness.device)).forwards.find((forward) => forward.grantId === grantId)
+      assert.strictEqual(listed?.disabled, false)
+      yield* gateway.closeForward(harness.device, grantId)
+      assert.strictEqual((yield* Effect.flip(gateway.enableForward(harness.device, grantId))).reason, "NotFound")
+      assert.isUndefined(rule())
+    }).pipe(Effect.provide(harness.layer)))
+
   it.live("the bootstrap installs a check-in scheduler that fires on the device clock", () =>
     Effect.gen(function*() {
       harness.pause(true)

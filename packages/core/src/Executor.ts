@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AuditLog } from "./AuditLog.ts"
 import { DeviceGateway } from "./DeviceGateway.ts"
-import type { DeviceForward } from "./DeviceGateway.ts"
+import type { DeviceForwardSpec } from "./DeviceGateway.ts"
 import { isLive } from "./Grant.ts"
 import type { Grant, GrantProgress } from "./Grant.ts"
 import { GenerationConflict, GrantStore, InvalidTransition } from "./GrantStore.ts"
@@ -84,7 +84,7 @@ export const pathOf = (grant: Grant): NatPath => ({
 })
 
 /** The device forward a port-forward grant needs. */
-export const forwardOf = (grant: Grant, region: Region): DeviceForward => ({
+export const forwardOf = (grant: Grant, region: Region): DeviceForwardSpec => ({
   grantId: grant.id,
   listenPort: grant.endpoint.port,
   to: grant.forward ?? grant.target,
@@ -257,6 +257,29 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
     )
   }
 
+  /**
+   * The device fence, for users and forwards alike: `create` (which leaves the artifact
+   * disabled), then `enable`, each under the grant's row lock with the grant re-checked live
+   * (fencing off — the deliberately broken variant — runs both without the lock). Returns
+   * the outcome to stop with, or `undefined` once both were applied.
+   */
+  function createThenEnable(
+    grant: Grant,
+    create: Effect.Effect<void, DeviceGatewayError>,
+    enable: Effect.Effect<void, DeviceGatewayError>
+  ) {
+    return Effect.gen(function*() {
+      for (const step of [create, enable]) {
+        const applied = options.fencing
+          ? yield* store.withLiveGrant(grant.id, () => step).pipe(Effect.result)
+          : yield* step.pipe(Effect.map(Option.some), Effect.result)
+        if (applied._tag === "Failure") return deviceFailure(applied.failure)
+        if (Option.isNone(applied.success)) return done("grant no longer live")
+      }
+      return undefined
+    })
+  }
+
   function userCreate(grant: Grant, device: Device, region: Region, now: number) {
     return Effect.gen(function*() {
       if (!isLive(grant, now)) return done("grant not live")
@@ -282,19 +305,8 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
         allowedAddress: region.tunnelAddress,
         expiresAt: grant.expiresAt
       }
-      if (options.fencing) {
-        const created = yield* store.withLiveGrant(grant.id, () => deviceGateway.createUser(device, spec)).pipe(Effect.result)
-        if (created._tag === "Failure") return deviceFailure(created.failure)
-        if (Option.isNone(created.success)) return done("grant no longer live")
-        const enabled = yield* store.withLiveGrant(grant.id, () => deviceGateway.enableUser(device, grant.username)).pipe(Effect.result)
-        if (enabled._tag === "Failure") return deviceFailure(enabled.failure)
-        if (Option.isNone(enabled.success)) return done("grant no longer live")
-      } else {
-        const created = yield* Effect.result(deviceGateway.createUser(device, spec))
-        if (created._tag === "Failure") return deviceFailure(created.failure)
-        const enabled = yield* Effect.result(deviceGateway.enableUser(device, grant.username))
-        if (enabled._tag === "Failure") return deviceFailure(enabled.failure)
-      }
+      const stopped = yield* createThenEnable(grant, deviceGateway.createUser(device, spec), deviceGateway.enableUser(device, grant.username))
+      if (stopped !== undefined) return stopped
       const inventory = yield* Effect.result(deviceGateway.inventory(device))
       if (inventory._tag === "Failure") return retry(describe(inventory.failure))
       const user = inventory.success.users.find((candidate) => candidate.username === grant.username)
@@ -313,14 +325,12 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
       if (grant.progress.deviceReady) return done("already ready")
       yield* options.beforeAct(job)
       const forward = forwardOf(grant, region)
-      const opened = options.fencing
-        ? yield* store.withLiveGrant(grant.id, () => deviceGateway.openForward(device, forward)).pipe(Effect.result)
-        : yield* deviceGateway.openForward(device, forward).pipe(Effect.map(Option.some), Effect.result)
-      if (opened._tag === "Failure") return deviceFailure(opened.failure)
-      if (Option.isNone(opened.success)) return done("grant no longer live")
+      const stopped = yield* createThenEnable(grant, deviceGateway.openForward(device, forward), deviceGateway.enableForward(device, grant.id))
+      if (stopped !== undefined) return stopped
       const inventory = yield* Effect.result(deviceGateway.inventory(device))
       if (inventory._tag === "Failure") return retry(describe(inventory.failure))
-      if (!inventory.success.forwards.some((candidate) => candidate.grantId === grant.id)) return retry("forward not listed yet")
+      const listed = inventory.success.forwards.find((candidate) => candidate.grantId === grant.id)
+      if (listed === undefined || listed.disabled) return retry("forward not listed as enabled yet")
       yield* recordProgress(grant.id, { deviceReady: true })
       return done("forward ready")
     })

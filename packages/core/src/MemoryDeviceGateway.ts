@@ -7,7 +7,9 @@
  * and enforces the same rules as the RouterOS adapter:
  * - **the fence**: `createUser` always creates the user **disabled** and never enables it;
  *   it is idempotent for the same name and grant; `enableUser` of an absent user is
- *   `NotFound`, so a late enable after a remove finds nothing;
+ *   `NotFound`, so a late enable after a remove finds nothing. Forwards likewise:
+ *   `openForward` creates them disabled (a repeat keeps the flag), `enableForward` of an
+ *   absent forward is `NotFound`;
  * - `Rejected` (and nothing changed) for names not matching `^ta-[a-z0-9]{4,32}$`, a name
  *   held by another grant, a forward port held by another grant, or malformed input
  *   (non-canonical addresses, ports out of range);
@@ -31,8 +33,8 @@ import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Cidr from "./Cidr.ts"
-import { DeviceForward, DeviceGateway } from "./DeviceGateway.ts"
-import type { DeviceInventory, DeviceUserSpec } from "./DeviceGateway.ts"
+import { DeviceForwardSpec, DeviceGateway } from "./DeviceGateway.ts"
+import type { DeviceForward, DeviceInventory, DeviceUserSpec } from "./DeviceGateway.ts"
 import { Permission } from "./Grant.ts"
 import { GrantId } from "./Ids.ts"
 import type { DeviceId } from "./Ids.ts"
@@ -64,7 +66,7 @@ export interface DeviceUserRecord {
  * @since 0.1.0
  */
 export interface DeviceChange {
-  readonly op: "user.create" | "user.enable" | "user.remove" | "user.expire" | "forward.open" | "forward.close" | "forward.expire"
+  readonly op: "user.create" | "user.enable" | "user.remove" | "user.expire" | "forward.open" | "forward.enable" | "forward.close" | "forward.expire"
   readonly deviceId: DeviceId
   /** The user name for user changes, `null` for forwards. */
   readonly username: string | null
@@ -130,7 +132,7 @@ export class MemoryDeviceGatewayControl extends Context.Service<MemoryDeviceGate
   readonly history: Effect.Effect<ReadonlyArray<DeviceChange>>
   /** The device's users as it holds them, expired ones removed (ignores offline and failures). */
   readonly users: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<DeviceUserRecord>>
-  /** The device's forwards, expired ones removed (ignores offline and failures). */
+  /** The device's forwards with their `disabled` flag, expired ones removed (ignores offline and failures). */
   readonly forwards: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<DeviceForward>>
 }>()("@transient-access/core/MemoryDeviceGatewayControl") {}
 
@@ -153,7 +155,7 @@ interface Session {
 
 const usernamePattern = /^ta-[a-z0-9]{4,32}$/
 
-const decodeForward = Schema.decodeUnknownExit(DeviceForward)
+const decodeForward = Schema.decodeUnknownExit(DeviceForwardSpec)
 const isGrantId = Schema.is(GrantId)
 const isPermission = Schema.is(Permission)
 
@@ -177,7 +179,7 @@ const invalidUser = (spec: DeviceUserSpec): string | undefined => {
 }
 
 /** Why a forward is invalid, or undefined when it is acceptable. */
-const invalidForward = (forward: DeviceForward): string | undefined => {
+const invalidForward = (forward: DeviceForwardSpec): string | undefined => {
   const decoded = decodeForward(forward)
   if (Exit.isFailure(decoded)) {
     const error = Exit.findErrorOption(decoded)
@@ -190,7 +192,7 @@ const invalidForward = (forward: DeviceForward): string | undefined => {
   return undefined
 }
 
-const sameForward = (left: DeviceForward, right: DeviceForward): boolean =>
+const sameForward = (left: DeviceForwardSpec, right: DeviceForwardSpec): boolean =>
   left.listenPort === right.listenPort &&
   left.to.address === right.to.address &&
   left.to.port === right.to.port &&
@@ -198,6 +200,15 @@ const sameForward = (left: DeviceForward, right: DeviceForward): boolean =>
   left.expiresAt === right.expiresAt
 
 const copyForward = (forward: DeviceForward): DeviceForward => ({ ...forward, to: { ...forward.to } })
+
+/** Only the spec's own fields (a caller may pass an object carrying more). */
+const decodedSpec = (forward: DeviceForwardSpec): DeviceForwardSpec => ({
+  grantId: forward.grantId,
+  listenPort: forward.listenPort,
+  to: { address: forward.to.address, port: forward.to.port },
+  allowedAddress: forward.allowedAddress,
+  expiresAt: forward.expiresAt
+})
 
 /**
  * Options of the in-memory gateway.
@@ -352,7 +363,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const openForward = Effect.fn("MemoryDeviceGateway.openForward")(function*(device: Device, forward: DeviceForward) {
+    const openForward = Effect.fn("MemoryDeviceGateway.openForward")(function*(device: Device, forward: DeviceForwardSpec) {
       return yield* operate(device, (state, now) => {
         const invalid = invalidForward(forward)
         if (invalid !== undefined) return Result.fail(fail(device, "Rejected", invalid))
@@ -363,8 +374,19 @@ export const make = (options: Options = {}): Effect.Effect<{
         }
         const existing = state.forwards.get(forward.grantId)
         const changed = existing === undefined || !sameForward(existing, forward)
-        state.forwards.set(forward.grantId, copyForward(forward))
+        const disabled = existing === undefined || existing.disabled
+        state.forwards.set(forward.grantId, { ...decodedSpec(forward), disabled })
         record("forward.open", device.id, null, forward.grantId, now, changed)
+        return Result.succeed(undefined)
+      })
+    })
+
+    const enableForward = Effect.fn("MemoryDeviceGateway.enableForward")(function*(device: Device, grantId: GrantId) {
+      return yield* operate(device, (state, now) => {
+        const existing = state.forwards.get(grantId)
+        if (existing === undefined) return Result.fail(fail(device, "NotFound", `no forward for grant ${JSON.stringify(grantId)}`))
+        record("forward.enable", device.id, null, grantId, now, existing.disabled)
+        state.forwards.set(grantId, { ...existing, disabled: false })
         return Result.succeed(undefined)
       })
     })
@@ -397,7 +419,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       )
     })
 
-    const gateway = DeviceGateway.of({ createUser, enableUser, removeUser, openForward, closeForward, inventory })
+    const gateway = DeviceGateway.of({ createUser, enableUser, removeUser, openForward, enableForward, closeForward, inventory })
 
     /** Runs a probe at the current time, after the device-side expiry. */
     const probe = <A>(deviceId: DeviceId, f: (state: DeviceState, now: number) => A): Effect.Effect<A> =>

@@ -34,7 +34,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { DeviceForward } from "./DeviceGateway.ts"
+import { DeviceForwardSpec } from "./DeviceGateway.ts"
 import { Permission, Timestamp } from "./Grant.ts"
 import { StoreError } from "./GrantStore.ts"
 import { GrantId } from "./Ids.ts"
@@ -92,12 +92,20 @@ export const EnableUser = Schema.TaggedStruct("EnableUser", { username: Name })
 export const RemoveUser = Schema.TaggedStruct("RemoveUser", { username: Name })
 
 /**
- * Open a transient forward; `dstAddress` is the device's tunnel address.
+ * Open a transient forward, disabled; `dstAddress` is the device's tunnel address.
  *
  * @category schemas
  * @since 0.1.0
  */
-export const OpenForward = Schema.TaggedStruct("OpenForward", { forward: DeviceForward, dstAddress: Name })
+export const OpenForward = Schema.TaggedStruct("OpenForward", { forward: DeviceForwardSpec, dstAddress: Name })
+
+/**
+ * Enable the forward of a grant (found by its `ta:<grant>` comment).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const EnableForward = Schema.TaggedStruct("EnableForward", { grantId: GrantId })
 
 /**
  * Close the forward of a grant.
@@ -113,7 +121,7 @@ export const CloseForward = Schema.TaggedStruct("CloseForward", { grantId: Grant
  * @category schemas
  * @since 0.1.0
  */
-export const PullCommand = Schema.Union([CreateUser, EnableUser, RemoveUser, OpenForward, CloseForward])
+export const PullCommand = Schema.Union([CreateUser, EnableUser, RemoveUser, OpenForward, EnableForward, CloseForward])
 /** @category models @since 0.1.0 */
 export type PullCommand = typeof PullCommand.Type
 

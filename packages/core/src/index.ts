@@ -51,7 +51,7 @@ export { InvalidCidr } from "./Cidr.ts"
 // declaration bundles and callers can name them without reaching into a namespace.
 export type { AuditEvent } from "./AuditLog.ts"
 export type { AuditLog as AuditLogService } from "./AuditLog.ts"
-export type { DeviceForward, DeviceInventory, DeviceUser, DeviceUserSpec } from "./DeviceGateway.ts"
+export type { DeviceForward, DeviceForwardSpec, DeviceInventory, DeviceUser, DeviceUserSpec } from "./DeviceGateway.ts"
 export type { DeviceGateway as DeviceGatewayService } from "./DeviceGateway.ts"
 export type { EngineSettings } from "./EngineConfig.ts"
 export type { Grant as GrantModel, GrantPatch, GrantState, Target } from "./Grant.ts"

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { TestClock } from "effect/testing"
 import { DeviceGateway } from "../src/DeviceGateway.ts"
-import type { DeviceForward, DeviceUserSpec } from "../src/DeviceGateway.ts"
+import type { DeviceForwardSpec, DeviceUserSpec } from "../src/DeviceGateway.ts"
 import type { DeviceId, GrantId, RegionId } from "../src/Ids.ts"
 import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
 import { MemoryDeviceGatewayControl } from "../src/MemoryDeviceGateway.ts"
@@ -42,7 +42,7 @@ const spec = (username = "ta-abcd1234", overrides: Partial<DeviceUserSpec> = {})
   expiresAt: 60_000,
   ...overrides
 })
-const forward: DeviceForward = {
+const forward: DeviceForwardSpec = {
   grantId: "ga_f" as GrantId,
   listenPort: 20_001,
   to: { address: "192.168.88.10", port: 80 },
@@ -143,6 +143,20 @@ describe("MemoryDeviceGateway logins and device-side expiry (TestClock)", () => 
       assert.strictEqual((yield* Effect.flip(gateway.enableUser(device, "ta-abcd1234"))).reason, "NotFound")
     })))
 
+  it.effect("a late forward open after the close stays disabled (the fence), and a late enable finds nothing", () =>
+    provide(Effect.gen(function*() {
+      const gateway = yield* DeviceGateway
+      const control = yield* MemoryDeviceGatewayControl
+      yield* gateway.closeForward(device, forward.grantId)
+      yield* gateway.openForward(device, forward)
+      assert.deepStrictEqual((yield* control.forwards(device.id)).map((listed) => listed.disabled), [true])
+      yield* gateway.closeForward(device, forward.grantId)
+      assert.strictEqual((yield* Effect.flip(gateway.enableForward(device, forward.grantId))).reason, "NotFound")
+      assert.deepStrictEqual(yield* control.forwards(device.id), [])
+      const ops = (yield* control.history).map((change) => [change.op, change.changed])
+      assert.deepStrictEqual(ops, [["forward.close", false], ["forward.open", true], ["forward.close", true]])
+    })))
+
   it.effect("a user created past its expiry never exists", () =>
     provide(Effect.gen(function*() {
       const gateway = yield* DeviceGateway
@@ -183,7 +197,7 @@ describe("MemoryDeviceGateway faults, validation and history", () => {
       for (const candidate of rejected) {
         assert.strictEqual((yield* Effect.flip(gateway.createUser(device, candidate))).reason, "Rejected")
       }
-      const badForwards: ReadonlyArray<DeviceForward> = [
+      const badForwards: ReadonlyArray<DeviceForwardSpec> = [
         { ...forward, listenPort: 0 },
         { ...forward, to: { address: "192.168.088.10", port: 80 } },
         { ...forward, to: { address: "192.168.88.10", port: 70_000 } },

@@ -4,8 +4,9 @@
  * The first six tests are regression tests of problems the review found (each failed before
  * its fix: reconciler vs. a concurrent provisioning, the secret wiped before progress was
  * recorded, force-revoke leaving its artifacts, a server revision ahead of the store, and
- * Facade.layer settings not in force at run time). The last three pin subtle behaviour that
- * was checked and found correct.
+ * Facade.layer settings not in force at run time). The rest pin subtle behaviour that was
+ * checked and found correct (including the forward fence: open disabled, enable after the
+ * locked re-check).
  *
  * Every test runs on a `ManualClock` (sleeps return at once; time moves only when told) so
  * that the in-run store retries and the queue's retry delays are deterministic.
@@ -39,6 +40,7 @@ import type * as Policy from "../src/Policy.ts"
 import { reconcileDevice, reconcileRegion } from "../src/Reconciler.ts"
 import { RegionalGateway } from "../src/RegionalGateway.ts"
 import * as SecretBox from "../src/SecretBox.ts"
+import { DeviceGatewayError } from "../src/TargetError.ts"
 import type { Device, Region } from "../src/Topology.ts"
 import * as ManualClock from "../src/testing/ManualClock.ts"
 
@@ -58,6 +60,8 @@ const device: Device = {
 }
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const request = { deviceId: device.id, accessType: "ssh", permission: "full", source: "198.51.100.0/24", ttlSeconds: 3600 }
+
+const forwardRequest = { ...request, kind: "port-forward", forward: { address: "192.168.88.10", port: 443 } } as const
 
 const settings = { provisionAttempts: 3, stuckAfterAttempts: 3, retryBaseMs: 1_000, retryMaxMs: 10_000 }
 
@@ -309,6 +313,25 @@ describe("review: Facade.layer settings", () => {
     }))
 })
 
+/**
+ * Revokes a grant once, from inside a device call made under its row lock: the revoke waits
+ * for the lock held around that call, then commits before the executor takes the lock again
+ * for the enable. Set `revokeContext.current` to the engine's `Grants` first.
+ */
+const makeRevokeBetween = () => {
+  const hook = { fired: false }
+  const revokeContext: { current: Layer.Layer<Grants> | undefined } = { current: undefined }
+  const revokeOnce = (grantId: GrantId) =>
+    Effect.suspend(() => {
+      if (hook.fired) return Effect.void
+      hook.fired = true
+      return Effect.forkDetach(Grants.use((grants) => grants.revoke(admin, grantId)).pipe(
+        Effect.provide(revokeContext.current!)
+      )).pipe(Effect.andThen(Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true })))
+    })
+  return { revokeContext, revokeOnce }
+}
+
 describe("review: subtle behaviour verified correct", () => {
   it.effect("a nat.open paused between its check and its action, resumed after the revoke's close, is refused by the region revision", () => {
     const reached = Deferred.makeUnsafe<void>()
@@ -342,25 +365,11 @@ describe("review: subtle behaviour verified correct", () => {
   })
 
   it.effect("a revoke that lands between the disabled create and the enable leaves the user disabled, then removed", () => {
-    const hook = { fired: false }
+    const { revokeContext, revokeOnce } = makeRevokeBetween()
     const wrap = (inner: DeviceGateway["Service"]): DeviceGateway["Service"] => ({
       ...inner,
-      createUser: (target, spec) =>
-        inner.createUser(target, spec).pipe(
-          Effect.tap(() =>
-            Effect.suspend(() => {
-              if (hook.fired) return Effect.void
-              hook.fired = true
-              // The revoke waits for the row lock held around this create, then commits
-              // before the executor takes the lock again for the enable.
-              return Effect.forkDetach(Grants.use((grants) => grants.revoke(admin, spec.grantId)).pipe(
-                Effect.provide(revokeContext.current!)
-              )).pipe(Effect.andThen(Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true })))
-            })
-          )
-        )
+      createUser: (target, spec) => inner.createUser(target, spec).pipe(Effect.tap(() => revokeOnce(spec.grantId)))
     })
-    const revokeContext: { current: Layer.Layer<Grants> | undefined } = { current: undefined }
     return scenario((clock) =>
       Effect.gen(function*() {
         const grants = yield* Grants
@@ -374,6 +383,56 @@ describe("review: subtle behaviour verified correct", () => {
         const final = yield* load(grant.id)
         assert.strictEqual(final.state, "revoked")
         assert.isUndefined(yield* userOf(grant))
+      }), { device: wrap })
+  })
+
+  it.effect("forwards: a revoke that lands between the disabled open and the enable leaves the forward disabled, then closed", () => {
+    const { revokeContext, revokeOnce } = makeRevokeBetween()
+    const wrap = (inner: DeviceGateway["Service"]): DeviceGateway["Service"] => ({
+      ...inner,
+      openForward: (target, forward) => inner.openForward(target, forward).pipe(Effect.tap(() => revokeOnce(forward.grantId)))
+    })
+    return scenario((clock) =>
+      Effect.gen(function*() {
+        const grants = yield* Grants
+        revokeContext.current = Layer.succeed(Grants, grants)
+        const devices = yield* MemoryDeviceGatewayControl
+        const { grant } = yield* grants.grant(admin, forwardRequest)
+        yield* drain(clock, 1)
+        const changes = (yield* devices.history).filter((change) => change.grantId === grant.id).map((change) => change.op)
+        assert.include(changes, "forward.open")
+        assert.notInclude(changes, "forward.enable", "the enable was never applied")
+        yield* drain(clock, 3)
+        assert.strictEqual((yield* load(grant.id)).state, "revoked")
+        assert.deepStrictEqual(yield* devices.forwards(device.id), [])
+      }), { device: wrap })
+  })
+
+  it.effect("forwards: an open delayed in the network that lands after the revoke stays disabled and is reconciled away", () => {
+    const held: Array<Effect.Effect<void, unknown>> = []
+    const wrap = (inner: DeviceGateway["Service"]): DeviceGateway["Service"] => ({
+      ...inner,
+      openForward: (target, forward) =>
+        Effect.suspend(() => {
+          if (held.length > 0) return inner.openForward(target, forward)
+          held.push(inner.openForward(target, forward))
+          return Effect.fail(new DeviceGatewayError({ reason: "Timeout", message: "no answer in time", target: target.id }))
+        })
+    })
+    return scenario((clock) =>
+      Effect.gen(function*() {
+        const grants = yield* Grants
+        const devices = yield* MemoryDeviceGatewayControl
+        const { grant } = yield* grants.grant(admin, forwardRequest)
+        yield* relayOnce()
+        yield* runOnce({ consumer: "review", max: 16 })
+        yield* grants.revoke(admin, grant.id)
+        yield* drain(clock, 3)
+        assert.strictEqual((yield* load(grant.id)).state, "revoked")
+        for (const landing of held) yield* Effect.ignore(landing)
+        assert.deepStrictEqual((yield* devices.forwards(device.id)).map((forward) => [forward.grantId, forward.disabled]), [[grant.id, true]])
+        yield* reconcileDevice(device)
+        assert.deepStrictEqual(yield* devices.forwards(device.id), [])
       }), { device: wrap })
   })
 

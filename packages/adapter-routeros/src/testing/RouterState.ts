@@ -189,6 +189,30 @@ export class RouterState {
     return user
   }
 
+  /**
+   * Where `/ip/firewall/nat` sends the first packet of a new TCP connection to
+   * `dstAddress:dstPort` from `srcAddress`: the `to-addresses`/`to-ports` of the first
+   * matching `chain=dstnat action=dst-nat` rule, or `undefined` when none matches (the packet
+   * is not translated). Rules are taken in list order, top to bottom [DOC N2]; a rule with
+   * `disabled=true` takes no part in matching (the `disabled` property of every firewall rule
+   * [OBS C1 nat resource `disabled`]; exact manual wording not read ??); NAT sees only a
+   * connection's first packet [DOC N1], so this models new connections only.
+   */
+  dstnatFor(dstAddress: string, dstPort: number, srcAddress: string): { readonly address: string; readonly port: number } | undefined {
+    for (const rule of this.nat.items) {
+      const props = rule.props
+      if (props.get("disabled") === "true" || props.get("chain") !== "dstnat" || props.get("action") !== "dst-nat") continue
+      const protocol = props.get("protocol")
+      if (protocol !== undefined && protocol !== "tcp") continue
+      const port = props.get("dst-port")
+      if (port !== undefined && port !== String(dstPort)) continue
+      if (!addressAllowed(props.get("dst-address"), dstAddress) || !addressAllowed(props.get("src-address"), srcAddress)) continue
+      const toPort = props.get("to-ports")
+      return { address: props.get("to-addresses") ?? dstAddress, port: toPort === undefined ? dstPort : Number(toPort) }
+    }
+    return undefined
+  }
+
   /** Registers a live session in `/user/active` [DOC A2 fields]. */
   openSession(user: Item, address: string, via: string, handle: SessionHandle): number {
     const item = this.active.seed({

@@ -24,7 +24,7 @@ import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
 import { DeviceGateway } from "../DeviceGateway.ts"
-import type { DeviceForward, DeviceInventory, DeviceUserSpec } from "../DeviceGateway.ts"
+import type { DeviceForwardSpec, DeviceInventory, DeviceUserSpec } from "../DeviceGateway.ts"
 import type { GrantId } from "../Ids.ts"
 import { randomToken } from "../internal/randomToken.ts"
 import type { DeviceGatewayError } from "../TargetError.ts"
@@ -102,7 +102,7 @@ export const suite = <R = never>(
     expiresAt
   })
 
-  const forwardSpec = (scope: Scope, index: number, expiresAt: number): DeviceForward => ({
+  const forwardSpec = (scope: Scope, index: number, expiresAt: number): DeviceForwardSpec => ({
     grantId: scope.grant(index),
     listenPort: scope.port(index),
     to: { address: forwardTarget.address, port: forwardTarget.port },
@@ -264,18 +264,39 @@ export const suite = <R = never>(
         yield* cleanup(scope)
       })))
 
-    it.live("forwards open idempotently, list and close idempotently", () =>
+    it.live("forwards open disabled and idempotently, enable, list and close idempotently", () =>
       run(Effect.gen(function*() {
         const gateway = yield* DeviceGateway
         const scope = makeScope()
         const forward = forwardSpec(scope, 0, yield* expiry)
         yield* gateway.openForward(device, forward)
         yield* gateway.openForward(device, forward)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [forward])
+        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: true }])
+        yield* gateway.enableForward(device, forward.grantId)
+        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: false }])
+        yield* gateway.openForward(device, forward)
+        assert.deepStrictEqual(
+          (yield* ownInventory(scope)).own.forwards,
+          [{ ...forward, disabled: false }],
+          "a repeated open never disables an enabled forward"
+        )
+        yield* gateway.enableForward(device, forward.grantId)
         yield* gateway.closeForward(device, forward.grantId)
         assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
         yield* gateway.closeForward(device, forward.grantId)
         yield* gateway.closeForward(device, scope.grant(7))
+        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
+      })))
+
+    it.live("enabling a missing or closed forward is NotFound and creates nothing", () =>
+      run(Effect.gen(function*() {
+        const gateway = yield* DeviceGateway
+        const scope = makeScope()
+        const forward = forwardSpec(scope, 0, yield* expiry)
+        expectReason(yield* Effect.flip(gateway.enableForward(device, scope.grant(9))), "NotFound", "enable of a missing forward")
+        yield* gateway.openForward(device, forward)
+        yield* gateway.closeForward(device, forward.grantId)
+        expectReason(yield* Effect.flip(gateway.enableForward(device, forward.grantId)), "NotFound", "enable after close")
         assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
       })))
 
@@ -285,9 +306,9 @@ export const suite = <R = never>(
         const scope = makeScope()
         const forward = forwardSpec(scope, 0, yield* expiry)
         yield* gateway.openForward(device, forward)
-        const other: DeviceForward = { ...forwardSpec(scope, 1, forward.expiresAt), listenPort: forward.listenPort }
+        const other: DeviceForwardSpec = { ...forwardSpec(scope, 1, forward.expiresAt), listenPort: forward.listenPort }
         expectReason(yield* Effect.flip(gateway.openForward(device, other)), "Rejected", "occupied listen port")
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [forward])
+        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: true }])
         yield* cleanup(scope)
       })))
 
@@ -303,6 +324,7 @@ export const suite = <R = never>(
         yield* gateway.enableUser(device, second.username)
         yield* gateway.openForward(device, firstForward)
         yield* gateway.openForward(device, secondForward)
+        yield* gateway.enableForward(device, secondForward.grantId)
         const before = (yield* ownInventory(scope)).own
         yield* gateway.removeUser(device, first.username)
         yield* gateway.closeForward(device, firstForward.grantId)
@@ -310,6 +332,7 @@ export const suite = <R = never>(
         assert.deepStrictEqual(after.users, before.users.filter((user) => user.username !== first.username))
         assert.deepStrictEqual(after.forwards, before.forwards.filter((forward) => forward.grantId !== firstForward.grantId))
         assert.deepStrictEqual(after.users.map((user) => [user.username, user.disabled]), [[second.username, false]])
+        assert.deepStrictEqual(after.forwards.map((forward) => [forward.grantId, forward.disabled]), [[secondForward.grantId, false]])
         yield* cleanup(scope)
       })))
   })

@@ -4,17 +4,20 @@
  * Random sequences of: grant, manual revoke, clock advances past expiry, outbox relay, job
  * deliveries, duplicate / dropped / reordered deliveries, worker crashes before and after
  * applying a job, workers paused between their check and their action and resumed after a
- * revoke, device and region outages, gateway failures, device creates delayed in the
- * network that land late, expiry sweeps and reconciler runs — against the real engine
+ * revoke, device and region outages, gateway failures, device creates (user creates and
+ * forward opens) delayed in the network that land late, expiry sweeps and reconciler runs — against the real engine
  * (`Grants`, `JobRunner`, `OutboxRelay`, `ExpirySweep`, `Reconciler`) on in-memory targets
  * that enforce the same fences as the real ones, under a manual clock.
  *
  * Checked after every step (safety):
  * - no two grants holding a port share a (region, port);
  * - no credential works for a `revoked` grant, nor at or after `expiresAt` (the bound ε is
- *   0 here: NAT paths and device users carry `expiresAt` as their own stop time);
- * - the SDK never issues a create or enable for a grant that was not live when the step
- *   began (a create delayed in the network may still *land* later — disabled).
+ *   0 here: NAT paths, device users and forwards carry `expiresAt` as their own stop time);
+ *   a port-forward grant is usable only while its forward is listed **and enabled**;
+ * - no revoked grant keeps an enabled device user or an enabled forward;
+ * - the SDK never issues a create or enable (`createUser`, `enableUser`, `openForward`,
+ *   `enableForward`) for a grant that was not live when the step began (a create delayed
+ *   in the network may still *land* later — disabled).
  * Checked after healing every fault and draining (liveness):
  * - no NAT path, device user or forward remains for a grant that is not live;
  * - after every grant expired: every grant is `revoked`, nothing remains on any target and
@@ -35,7 +38,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as References from "effect/References"
 import * as fc from "fast-check"
 import { DeviceGateway } from "../DeviceGateway.ts"
-import type { DeviceUserSpec } from "../DeviceGateway.ts"
+import type { DeviceForwardSpec, DeviceUserSpec } from "../DeviceGateway.ts"
 import { ExecutorOptions, execute } from "../Executor.ts"
 import { sweepOnce } from "../ExpirySweep.ts"
 import * as Facade from "../Facade.ts"
@@ -98,8 +101,13 @@ export interface ModelDevice {
   readonly gateway: DeviceGateway["Service"]
   /** The users the device holds (enabled or not), read from the device itself, bypassing faults. */
   readonly users: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<{ readonly username: string; readonly disabled: boolean }>, unknown>
-  /** The forwards the device holds, by grant id (optional: port-forward grants are skipped without it). */
-  readonly forwards?: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<{ readonly grantId: string }>, unknown>
+  /**
+   * The forwards the device holds (enabled or not), by grant id, read from the device itself
+   * (optional: port-forward grants are skipped without it).
+   */
+  readonly forwards?: (
+    deviceId: DeviceId
+  ) => Effect.Effect<ReadonlyArray<{ readonly grantId: string; readonly disabled: boolean }>, unknown>
   /** Takes the device off the network (optional: the command is skipped without it). */
   readonly setOffline?: (deviceId: DeviceId, offline: boolean) => Effect.Effect<void>
   /** Releases what the factory started. */
@@ -132,9 +140,12 @@ interface Paused {
 class World {
   readonly clock = ManualClock.make(start)
   readonly violations: Array<string> = []
-  /** Creates/enables the SDK issued during the current step (not late landings). */
-  issued: Array<{ readonly op: string; readonly username: string }> = []
-  /** Device creates held back "in the network", landed by `LandLate`. */
+  /**
+   * Creates/enables the SDK issued during the current step (not late landings), by the
+   * artifact's key: the user name for users, the grant id for forwards.
+   */
+  issued: Array<{ readonly op: string; readonly key: string }> = []
+  /** Device creates (user creates, forward opens) held back "in the network", landed by `LandLate`. */
   held: Array<Effect.Effect<void, unknown>> = []
   delayNextCreate = 0
   paused: Array<Paused> = []
@@ -182,20 +193,12 @@ class World {
     const wrapped: DeviceGateway["Service"] = {
       ...inner,
       createUser: (device: Device, spec: DeviceUserSpec) =>
-        Effect.suspend(() => {
-          world.issued.push({ op: "create", username: spec.username })
-          if (world.delayNextCreate > 0) {
-            world.delayNextCreate--
-            world.held.push(inner.createUser(device, spec))
-            return Effect.fail(new DeviceGatewayError({ reason: "Timeout", message: "no answer in time", target: device.id }))
-          }
-          return inner.createUser(device, spec)
-        }),
-      enableUser: (device, username) =>
-        Effect.suspend(() => {
-          world.issued.push({ op: "enable", username })
-          return inner.enableUser(device, username)
-        })
+        world.issue(device, "create", spec.username, inner.createUser(device, spec), true),
+      enableUser: (device, username) => world.issue(device, "enable", username, inner.enableUser(device, username), false),
+      openForward: (device: Device, forward: DeviceForwardSpec) =>
+        world.issue(device, "forward open", forward.grantId, inner.openForward(device, forward), true),
+      enableForward: (device, grantId) =>
+        world.issue(device, "forward enable", grantId, inner.enableForward(device, grantId), false)
     }
     const layer = Facade.layer({
       regional: Layer.succeed(RegionalGateway, regionalParts.gateway),
@@ -210,6 +213,28 @@ class World {
     this.runtime = ManagedRuntime.make(
       layer.pipe(Layer.provide(Layer.succeed(Clock.Clock, this.clock.clock)))
     )
+  }
+
+  /**
+   * Records a create or enable the SDK issues; a create may be held back "in the network"
+   * (it times out now and lands later).
+   */
+  issue(
+    device: Device,
+    op: string,
+    key: string,
+    effect: Effect.Effect<void, DeviceGatewayError>,
+    delayable: boolean
+  ): Effect.Effect<void, DeviceGatewayError> {
+    return Effect.suspend(() => {
+      this.issued.push({ op, key })
+      if (delayable && this.delayNextCreate > 0) {
+        this.delayNextCreate--
+        this.held.push(effect)
+        return Effect.fail(new DeviceGatewayError({ reason: "Timeout", message: "no answer in time", target: device.id }))
+      }
+      return effect
+    })
   }
 
   run<A, E>(effect: Effect.Effect<A, E, Facade.Services>): Promise<A> {
@@ -239,7 +264,7 @@ class World {
     if (grant.kind === "port-forward") {
       const forwards = this.device.forwards
       if (forwards === undefined) return false
-      return (await this.run(Effect.orDie(forwards(grant.deviceId)))).some((forward) => forward.grantId === grant.id)
+      return (await this.run(Effect.orDie(forwards(grant.deviceId)))).some((forward) => forward.grantId === grant.id && !forward.disabled)
     }
     const users = await this.run(Effect.orDie(this.device.users(grant.deviceId)))
     const user = users.find((candidate) => candidate.username === grant.username)
@@ -250,11 +275,13 @@ class World {
   async step(name: string, body: () => Promise<void>): Promise<void> {
     const before = await this.allGrants()
     const nowBefore = this.clock.now()
-    const notLive = new Set(before.filter((grant) => !isLive(grant, nowBefore)).map((grant) => grant.username))
+    const notLive = new Set(
+      before.filter((grant) => !isLive(grant, nowBefore)).flatMap((grant) => [grant.username, grant.id as string])
+    )
     this.issued = []
     await body()
     for (const issued of this.issued) {
-      if (notLive.has(issued.username)) this.violations.push(`${name}: ${issued.op} issued for ${issued.username}, not live when the step began`)
+      if (notLive.has(issued.key)) this.violations.push(`${name}: ${issued.op} issued for ${issued.key}, not live when the step began`)
     }
     await this.checkSafety(name)
   }
@@ -276,6 +303,13 @@ class World {
         const users = await this.run(Effect.orDie(this.device.users(grant.deviceId)))
         if (users.some((user) => user.username === grant.username && !user.disabled)) {
           this.violations.push(`${name}: revoked grant ${grant.id} still has an enabled user on ${grant.deviceId}`)
+        }
+      }
+      const forwards = this.device.forwards
+      if (grant.state === "revoked" && grant.kind === "port-forward" && forwards !== undefined) {
+        const listed = await this.run(Effect.orDie(forwards(grant.deviceId)))
+        if (listed.some((forward) => forward.grantId === grant.id && !forward.disabled)) {
+          this.violations.push(`${name}: revoked grant ${grant.id} still has an enabled forward on ${grant.deviceId}`)
         }
       }
       if ((grant.state === "revoked" || now >= grant.expiresAt) && (await this.usable(grant))) {
@@ -329,6 +363,11 @@ class World {
     for (const device of this.devices) {
       for (const user of await this.run(Effect.orDie(this.device.users(device.id)))) {
         if (!liveUsers.has(user.username)) this.violations.push(`${label}: device user ${user.username} of a non-live grant remains`)
+      }
+      const forwards = this.device.forwards
+      if (forwards === undefined) continue
+      for (const forward of await this.run(Effect.orDie(forwards(device.id)))) {
+        if (!live.has(forward.grantId)) this.violations.push(`${label}: device forward of non-live grant ${forward.grantId} remains`)
       }
     }
   }
@@ -471,6 +510,7 @@ const resumeCommand = fc.nat().map((pick) =>
   })
 )
 
+/** The next device create — a user create or a forward open — is held "in the network". */
 const delayCreateCommand = fc.constant(command("DelayNextCreateInNetwork", () => true, async (model, world) => {
   world.delayNextCreate++
   model.held++

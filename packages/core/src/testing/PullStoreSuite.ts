@@ -49,7 +49,7 @@ const hashOf = (): string => randomToken(64, "0123456789abcdef")
 const commandOf = (index: number): PullCommand => {
   const grantId = newGrantId()
   const username = `ta-${testSuffix()}`
-  switch (index % 5) {
+  switch (index % 6) {
     case 0:
       return { _tag: "CreateUser", grantId, username, permission: "read-only", group: "read", allowedAddress: "10.8.0.1", expiresAt: 1_900_000_000_000 }
     case 1:
@@ -62,6 +62,8 @@ const commandOf = (index: number): PullCommand => {
         forward: { grantId, listenPort: 20_001, to: { address: "192.0.2.10", port: 80 }, allowedAddress: "10.8.0.1", expiresAt: 1_900_000_000_000 },
         dstAddress: "10.200.0.2"
       }
+    case 4:
+      return { _tag: "EnableForward", grantId }
     default:
       return { _tag: "CloseForward", grantId }
   }
