@@ -5,6 +5,8 @@
  * `TA_MODEL_SEED=<seed> TA_MODEL_PATH=<path>`.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
 import * as ModelTest from "../src/testing/ModelTest.ts"
 
 const numRuns = Number(process.env.TA_MODEL_RUNS ?? 200)
@@ -32,6 +34,25 @@ describe("model: the tests can fail", () => {
 
   it("a non-idempotent remove leaves a grant revoking forever (without the reconciler to mask it)", { timeout: 10 * 60_000 }, async () => {
     await expectCounterexample("non-idempotent remove", { idempotentRemove: false, reconciler: false })
+  })
+
+  it("a device gateway that opens forwards enabled (no forward fence) lets a late open forward traffic for a revoked grant", { timeout: 10 * 60_000 }, async () => {
+    await expectCounterexample("forward opened enabled", {
+      device: async (devices) => {
+        const { control, gateway } = await Effect.runPromise(MemoryDeviceGateway.make())
+        return {
+          devices,
+          gateway: {
+            ...gateway,
+            openForward: (device, forward) =>
+              gateway.openForward(device, forward).pipe(Effect.andThen(gateway.enableForward(device, forward.grantId)))
+          },
+          users: (deviceId) => control.users(deviceId),
+          forwards: (deviceId) => control.forwards(deviceId),
+          setOffline: (deviceId, offline) => control.setOffline(deviceId, offline)
+        }
+      }
+    })
   })
 
   it("without the reconciler a create that landed late stays behind", { timeout: 10 * 60_000 }, async () => {
