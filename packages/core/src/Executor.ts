@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AuditLog } from "./AuditLog.ts"
 import { DeviceGateway } from "./DeviceGateway.ts"
-import type { DeviceForwardSpec } from "./DeviceGateway.ts"
+import type { DeviceForwardSpec, DeviceInventory } from "./DeviceGateway.ts"
 import { isLive } from "./Grant.ts"
 import type { Grant, GrantProgress } from "./Grant.ts"
 import { GenerationConflict, GrantStore, InvalidTransition } from "./GrantStore.ts"
@@ -337,11 +337,14 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
   }
 
   function deviceRemove(grant: Grant, device: Device, what: "user" | "forward") {
+    const remove = what === "user" ? deviceGateway.removeUser(device, grant.username) : deviceGateway.closeForward(device, grant.id)
+    const listed = (inventory: DeviceInventory) =>
+      what === "user"
+        ? inventory.users.some((user) => user.username === grant.username)
+        : inventory.forwards.some((forward) => forward.grantId === grant.id)
     return Effect.gen(function*() {
       if (isForced(grant) && !grant.progress.deviceGone) {
-        yield* Effect.ignore(
-          what === "user" ? deviceGateway.removeUser(device, grant.username) : deviceGateway.closeForward(device, grant.id)
-        )
+        yield* Effect.ignore(remove)
         return done("force-revoked: removed best effort")
       }
       if (grant.state !== "revoking") return done(`grant is ${grant.state}`)
@@ -350,21 +353,13 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
         // Deliberately broken variant: a remove of something absent is an error.
         const before = yield* Effect.result(deviceGateway.inventory(device))
         if (before._tag === "Failure") return retry(describe(before.failure))
-        const exists = what === "user"
-          ? before.success.users.some((user) => user.username === grant.username)
-          : before.success.forwards.some((forward) => forward.grantId === grant.id)
-        if (!exists) return retry("no such item")
+        if (!listed(before.success)) return retry("no such item")
       }
-      const removed = yield* Effect.result(
-        what === "user" ? deviceGateway.removeUser(device, grant.username) : deviceGateway.closeForward(device, grant.id)
-      )
+      const removed = yield* Effect.result(remove)
       if (removed._tag === "Failure" && removed.failure.reason !== "NotFound") return retry(describe(removed.failure))
       const inventory = yield* Effect.result(deviceGateway.inventory(device))
       if (inventory._tag === "Failure") return retry(describe(inventory.failure))
-      const present = what === "user"
-        ? inventory.success.users.some((user) => user.username === grant.username)
-        : inventory.success.forwards.some((forward) => forward.grantId === grant.id)
-      if (present) return retry(`${what} still listed after removal`)
+      if (listed(inventory.success)) return retry(`${what} still listed after removal`)
       yield* store.wipeDeviceSecret(grant.id)
       yield* recordProgress(grant.id, { deviceGone: true })
       return done(`${what} removed`)

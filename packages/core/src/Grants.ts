@@ -154,7 +154,6 @@ export const revokeGrant = Effect.fnUntraced(function*(grantId: GrantId, reason:
     if (result._tag === "Failure") {
       const error = result.failure
       if (error instanceof GenerationConflict || error instanceof InvalidTransition) continue
-      if (error instanceof GrantNotFound) return yield* error
       return yield* error
     }
     yield* store.wipeDeviceSecret(grantId)

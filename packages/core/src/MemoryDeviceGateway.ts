@@ -41,6 +41,7 @@ import type { DeviceId } from "./Ids.ts"
 import { DeviceGatewayError } from "./TargetError.ts"
 import type { TargetErrorReason } from "./TargetError.ts"
 import type { Device } from "./Topology.ts"
+import { makeBoundedHistory } from "./internal/boundedHistory.ts"
 
 /**
  * A transient user as the device holds it (the control service's raw view).
@@ -234,12 +235,8 @@ export const make = (options: Options = {}): Effect.Effect<{
   Effect.sync(() => {
     const devices = new Map<DeviceId, DeviceState>()
     const sessions = new Map<string, Session>()
-    const history: Array<DeviceChange> = []
-    const historyLimit = Math.max(0, options.historyLimit ?? 100_000)
-    const remember = (change: DeviceChange): void => {
-      history.push(change)
-      if (history.length > historyLimit + Math.max(64, historyLimit / 8)) history.splice(0, history.length - historyLimit)
-    }
+    const history = makeBoundedHistory<DeviceChange>(options.historyLimit)
+    const remember = history.remember
     let sessionCounter = 0
 
     const stateOf = (deviceId: DeviceId): DeviceState => {
@@ -469,7 +466,7 @@ export const make = (options: Options = {}): Effect.Effect<{
         }),
       login,
       sessionAlive,
-      history: Effect.sync(() => historyLimit === 0 ? [] : history.slice(-historyLimit)),
+      history: Effect.sync(history.entries),
       users: (deviceId) => probe(deviceId, usersOf),
       forwards: (deviceId) => probe(deviceId, forwardsOf)
     })

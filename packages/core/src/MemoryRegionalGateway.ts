@@ -37,6 +37,7 @@ import { NatPath, RegionalGateway } from "./RegionalGateway.ts"
 import { RegionalGatewayError } from "./TargetError.ts"
 import type { TargetErrorReason } from "./TargetError.ts"
 import type { Region } from "./Topology.ts"
+import { makeBoundedHistory } from "./internal/boundedHistory.ts"
 
 /**
  * One applied change, as the control service records it.
@@ -186,12 +187,8 @@ export const make = (options: Options = {}): Effect.Effect<{
   Effect.sync(() => {
     const regions = new Map<RegionId, RegionState>()
     const flows = new Map<string, Flow>()
-    const history: Array<RegionalChange> = []
-    const historyLimit = Math.max(0, options.historyLimit ?? 100_000)
-    const remember = (change: RegionalChange): void => {
-      history.push(change)
-      if (history.length > historyLimit + Math.max(64, historyLimit / 8)) history.splice(0, history.length - historyLimit)
-    }
+    const history = makeBoundedHistory<RegionalChange>(options.historyLimit)
+    const remember = history.remember
     let flowCounter = 0
 
     const stateOf = (regionId: RegionId): RegionState => {
@@ -351,7 +348,7 @@ export const make = (options: Options = {}): Effect.Effect<{
           const afterApply = options?.afterApply ?? false
           for (let index = 0; index < count; index++) stateOf(regionId).failures.push({ reason, afterApply })
         }),
-      history: Effect.sync(() => historyLimit === 0 ? [] : history.slice(-historyLimit)),
+      history: Effect.sync(history.entries),
       paths: (regionId) => Effect.sync(() => pathsOf(regionId)),
       recordedRevision: (regionId) => Effect.sync(() => stateOf(regionId).revision),
       connect,

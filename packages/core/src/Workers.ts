@@ -17,7 +17,8 @@ import { randomToken } from "./internal/randomToken.ts"
 const loop = <E, R>(name: string, body: Effect.Effect<unknown, E, R>, intervalMs: (busy: boolean) => number) =>
   Effect.gen(function*() {
     while (true) {
-      const result = yield* Effect.result(Effect.catchDefect(body, (defect) => Effect.die(defect)).pipe(Effect.sandbox))
+      // Failures and defects alike are logged; the loop goes on.
+      const result = yield* Effect.result(Effect.sandbox(body))
       if (result._tag === "Failure") yield* Effect.logWarning(`${name} failed; retrying`, result.failure)
       const busy = result._tag === "Success" && typeof result.success === "number" && result.success > 0
       const pause = intervalMs(busy)

@@ -237,18 +237,24 @@ class World {
     })
   }
 
-  run<A, E>(effect: Effect.Effect<A, E, Facade.Services>): Promise<A> {
-    return this.runtime.runPromise(
-      effect.pipe(
-        Effect.provideService(ExecutorOptions, {
-          fencing: this.options.fencing ?? true,
-          idempotentRemove: this.options.idempotentRemove ?? true,
-          beforeAct: () => Effect.void
-        }),
-        Effect.provideService(Clock.Clock, this.clock.clock),
-        Effect.provideService(References.MinimumLogLevel, "None")
-      )
+  /** The run's executor options, clock and silence, with an optional pause point. */
+  provide<A, E>(
+    effect: Effect.Effect<A, E, Facade.Services>,
+    beforeAct: () => Effect.Effect<void> = () => Effect.void
+  ): Effect.Effect<A, E, Facade.Services> {
+    return effect.pipe(
+      Effect.provideService(ExecutorOptions, {
+        fencing: this.options.fencing ?? true,
+        idempotentRemove: this.options.idempotentRemove ?? true,
+        beforeAct
+      }),
+      Effect.provideService(Clock.Clock, this.clock.clock),
+      Effect.provideService(References.MinimumLogLevel, "None")
     )
+  }
+
+  run<A, E>(effect: Effect.Effect<A, E, Facade.Services>): Promise<A> {
+    return this.runtime.runPromise(this.provide(effect))
   }
 
   allGrants(): Promise<ReadonlyArray<Grant>> {
@@ -474,19 +480,11 @@ const pauseCommand = fc.nat().map((pick) =>
     const reached = await world.run(Deferred.make<void>())
     const gate = await world.run(Deferred.make<void>())
     const fiber = world.runtime.runFork(
-      Effect.ignore(handle(delivery)).pipe(
-        Effect.provideService(ExecutorOptions, {
-          fencing: world.options.fencing ?? true,
-          idempotentRemove: world.options.idempotentRemove ?? true,
-          beforeAct: () =>
-            Effect.gen(function*() {
-              yield* Deferred.succeed(reached, undefined)
-              yield* Deferred.await(gate)
-            })
-        }),
-        Effect.provideService(Clock.Clock, world.clock.clock),
-        Effect.provideService(References.MinimumLogLevel, "None")
-      )
+      world.provide(Effect.ignore(handle(delivery)), () =>
+        Effect.gen(function*() {
+          yield* Deferred.succeed(reached, undefined)
+          yield* Deferred.await(gate)
+        }))
     )
     const outcome = await Promise.race([
       world.run(Deferred.await(reached)).then(() => "paused" as const),
