@@ -30,7 +30,6 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import { type RelayConnection, RelayPath } from "./internal/relayPath.ts"
-import { sourceAllows } from "./internal/sourceFilter.ts"
 
 /**
  * Relay options.
@@ -85,10 +84,16 @@ const listenErrorReason = (error: unknown): TargetError.TargetErrorReason => {
 const anySource: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySource: true }
 const isNatPath = Schema.is(RegionalGateway.NatPath)
 
-/** Why `path` cannot be opened in `region` (only canonical, in-range input is relayed). */
+/**
+ * Why `path` cannot be opened in `region` (only canonical, in-range input is relayed): the
+ * rules of the core's `MemoryRegionalGateway` and the netfilter adapter.
+ */
 const invalidPath = (region: Topology.Region, path: RegionalGateway.NatPath): string | undefined => {
   if (!isNatPath(path)) return "malformed path"
   if (path.regionId !== region.id) return `path of region ${path.regionId} sent to region ${region.id}`
+  if (path.publicPort < region.portRange.from || path.publicPort > region.portRange.to) {
+    return `public port ${path.publicPort} is outside the region's range ${region.portRange.from}-${region.portRange.to}`
+  }
   const source = Cidr.parseResult(path.source, anySource)
   if (Result.isFailure(source) || source.success.cidr !== path.source) return `source ${JSON.stringify(path.source)} is not a canonical CIDR`
   if (Cidr.canonicalAddress(path.target.address) !== path.target.address) {
@@ -117,7 +122,6 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     bindAddress,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     now: () => clock.currentTimeMillisUnsafe(),
-    allows: sourceAllows,
     onRefused: () => {
       refused++
     }

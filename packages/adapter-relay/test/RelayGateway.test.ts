@@ -108,9 +108,21 @@ describe("RelayGateway (real sockets)", () => {
     scenario("r-busy", ({ gateway, path, region }) =>
       Effect.gen(function*() {
         const squatter = yield* Effect.acquireRelease(promise(echoServer), (server) => promise(server.close))
-        const error = yield* Effect.flip(gateway.open(region, { ...path("g1"), publicPort: squatter.port }, 1))
+        const squatted = { ...region, portRange: { from: squatter.port, to: squatter.port } }
+        const error = yield* Effect.flip(gateway.open(squatted, { ...path("g1"), publicPort: squatter.port }, 1))
         assert.isTrue(error.retryable)
+        assert.deepStrictEqual(yield* gateway.list(squatted), [])
+      })))
+
+  it.live("refuses a public port outside the region's range without listening on it", () =>
+    scenario("r-range", ({ gateway, path, port, region, relay }) =>
+      Effect.gen(function*() {
+        const outside = port === 65_535 ? port - 1 : port + 1 // the region's range is just `port`
+        const error = yield* Effect.flip(gateway.open(region, { ...path("g1"), publicPort: outside }, 1))
+        assert.strictEqual(error.reason, "Rejected")
+        assert.include(error.message, "outside the region's range")
         assert.deepStrictEqual(yield* gateway.list(region), [])
+        assert.deepStrictEqual(yield* relay.listening, [])
       })))
 
   it.live("tearing the layer down closes every port", () =>

@@ -1,11 +1,13 @@
 /**
- * Property tests of the relay's source check against an independent bit-arithmetic
- * reference, including IPv4-mapped socket addresses. Failing runs print fast-check's seed
- * and path.
+ * Property tests of the relay's source check (core `Cidr.contains`, which the relay calls on
+ * each socket's remote address) against an independent bit-arithmetic reference, including
+ * IPv4-mapped socket addresses. Failing runs print fast-check's seed and path.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { sourceAllows } from "../src/internal/sourceFilter.ts"
+import { Cidr } from "@transient-access/core"
+
+const sourceAllows = Cidr.contains
 
 const v4Text = (value: number) => [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join(".")
 const v6Text = (value: bigint) =>
@@ -14,7 +16,7 @@ const v6Text = (value: bigint) =>
 const maskV4 = (prefix: number) => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0)
 const maskV6 = (prefix: number) => (((1n << 128n) - 1n) >> BigInt(128 - prefix)) << BigInt(128 - prefix)
 
-describe("sourceAllows", () => {
+describe("relay source check (Cidr.contains)", () => {
   it("agrees with bit arithmetic for IPv4 (plain and IPv4-mapped remote addresses)", () => {
     fc.assert(
       fc.property(fc.nat({ max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), fc.nat({ max: 0xffffffff }), fc.boolean(), fc.boolean(), (base, prefix, other, near, mapped) => {

@@ -1,24 +1,21 @@
 /**
  * One relayed path: a `node:net` server listening on the path's public port that pipes each
- * accepted connection to the path's target, after checking the source address. Plain
+ * accepted connection to the path's target, after checking the source address (core
+ * `Cidr.contains`: an IPv4-mapped socket address matches IPv4 CIDRs; unparsable fails closed). Plain
  * callback code (no Effect): the gateway wraps its lifecycle.
  *
  * @since 0.1.0
  */
 import * as Net from "node:net"
-import type { RegionalGateway } from "@transient-access/core"
+import { Cidr, type RegionalGateway } from "@transient-access/core"
 
 type NatPath = RegionalGateway.NatPath
-
-/** Decides whether a socket's remote address may use a path. */
-export type SourceCheck = (source: string, remoteAddress: string) => boolean
 
 /** What a path needs from its owner. */
 export interface RelayPathOptions {
   readonly bindAddress: string
   readonly connectTimeoutMs: number
   readonly now: () => number
-  readonly allows: SourceCheck
   readonly onRefused: (path: NatPath, remoteAddress: string) => void
 }
 
@@ -85,7 +82,7 @@ export class RelayPath {
     const path = this.path
     if (
       remoteAddress === undefined || !this.listening || this.options.now() >= path.stopAt ||
-      !this.options.allows(path.source, remoteAddress)
+      !Cidr.contains(path.source, remoteAddress)
     ) {
       this.options.onRefused(path, remoteAddress ?? "unknown")
       client.on("error", () => {})
