@@ -6,7 +6,7 @@
  * await sdk.start()
  * const { grant, credentials } = await sdk.grant({ actor, deviceId: "r1", accessType: "ssh",
  *   permission: "read-only", callerAddress: "203.0.113.7", ttlSeconds: 3600 })
- * console.log(credentials?.sshCommand, revealPassword(credentials!))
+ * showToTheUserOnce(credentials!.sshCommand, revealPassword(credentials!)) // never log it
  * await sdk.revoke(actor, grant.id)
  * await sdk.dispose()
  * ```
