@@ -131,14 +131,30 @@ export const recordGraceMs = 24 * 3_600_000
 const recordKey = (path: ValidPath): string =>
   `${path.publicPort} . ${path.network} . ${path.prefixLength} . ${path.targetAddress} . ${path.targetPort}`
 
+/**
+ * A duration in nft's `1d3h46m40s5ms` form. nft refuses a unit count of nine digits or more
+ * ("value too large": `100000000ms` fails where `1d3h46m40s` passes), so a plain `<n>ms`
+ * breaks every timeout beyond 27.7 h — the record's, with its 24 h grace, after 3.8 h.
+ */
+export const nftDuration = (ms: number): string => {
+  const units: ReadonlyArray<readonly [string, number]> = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]]
+  let rest = ms
+  const parts = units.flatMap(([unit, size]) => {
+    const count = Math.floor(rest / size)
+    rest -= count * size
+    return count > 0 ? [`${count}${unit}`] : []
+  })
+  return parts.length > 0 ? parts.join("") : "0ms"
+}
+
 /** Script lines that add a path (its map must exist). `timeoutMs` is its remaining lifetime. */
 export const addPath = (region: Topology.Region, settings: NftSettings, path: ValidPath, timeoutMs: number): ReadonlyArray<string> => {
   const table = `${familyOf(region)} ${settings.table}`
   const lifetime = Math.max(1, Math.ceil(timeoutMs))
-  const timeout = `timeout ${lifetime}ms`
+  const timeout = `timeout ${nftDuration(lifetime)}`
   const tag = comment(`ta:${path.grantId}`)
   return [
-    `add element ${table} paths { ${recordKey(path)} timeout ${lifetime + recordGraceMs}ms comment ${
+    `add element ${table} paths { ${recordKey(path)} timeout ${nftDuration(lifetime + recordGraceMs)} comment ${
       comment(`ta:${path.grantId};stop=${path.stopAt}`)
     } }`,
     `add element ${table} dnat_${path.prefixLength} { ${path.network} . ${path.publicPort} ${timeout} comment ${tag} : ${path.targetAddress} . ${path.targetPort} }`,

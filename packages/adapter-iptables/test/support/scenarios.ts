@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Ids, type RegionalGateway } from "@transient-access/core"
+import { EngineConfig, Ids, type RegionalGateway } from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import { afterAll, assert, beforeAll, expect, it } from "vitest"
 import type * as Layer from "effect/Layer"
@@ -94,6 +94,14 @@ export const scenarios = (variant: Variant): void => {
       await gateway.use((g) => g.close(region(), { grantId: path.grantId, publicPort: 40010 }, revision))
       assert.deepStrictEqual(await rawTags(topology, backend), [])
       assert.deepStrictEqual(await gateway.use((g) => g.list(region())), [])
+    })
+
+    it("opens a path as long as the longest grant (core's hard TTL ceiling)", async () => {
+      const path = pathOf("ga_long", 40060, { stopAt: (Math.ceil(Date.now() / 1000) * 1000) + EngineConfig.hardMaxTtlMs })
+      await gateway.use((g) => g.open(region(), path, next()))
+      expect(await gateway.use((g) => g.list(region()))).toEqual([path])
+      await gateway.use((g) => g.close(region(), { grantId: path.grantId, publicPort: 40060 }, next()))
+      assert.deepStrictEqual(await rawTags(topology, backend), [])
     })
 
     it("refuses changes older than the recorded revision (the fence)", async () => {
