@@ -20,8 +20,9 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import pg from "pg"
-import { Grant as GrantModule, GrantStore, Job, SecretBox } from "@transient-access/core"
+import { GrantStore, Job, SecretBox } from "@transient-access/core"
 import type { Ids } from "@transient-access/core"
+import { Fixtures } from "@transient-access/core/testing"
 import { PgGrantStore } from "../src/index.ts"
 
 const url = process.env["TA_BENCH_DATABASE_URL"] ?? process.env["TA_TEST_DATABASE_URL"]
@@ -85,32 +86,13 @@ const main = async (): Promise<void> => {
     const regions = Array.from({ length: 16 }, (_, index) => `bench-region-${index}` as Ids.RegionId)
     const secret = Redacted.make(randomBytes(16).toString("base64url"))
     const storePair = (index: number) => {
-      const now = Date.now()
-      const id = `ga_bench_${index}_${randomBytes(3).toString("hex")}`
-      const grant: GrantModule.Grant = {
-        id: id as Ids.GrantId,
-        kind: "access",
+      const grant = Fixtures.makeTestGrant({
         deviceId: `device-${index % 100}` as Ids.DeviceId,
         regionId: regions[index % regions.length]!,
-        accessType: "ssh",
-        permission: "full",
-        source: "198.51.100.7/32",
         actor: "bench" as Ids.ActorId,
-        createdAt: now,
-        expiresAt: now + 3_600_000,
-        username: `ta-${id}`,
-        endpoint: { host: "203.0.113.10", port: 1 + Math.floor(index / regions.length) },
-        target: { address: "10.200.0.2", port: 22 },
-        forward: null,
-        state: "pending",
-        revokeReason: null,
-        revokeRequestedAt: null,
-        revokedAt: null,
-        progress: GrantModule.initialProgress,
-        generation: 1,
-        revision: 0,
-        label: null
-      }
+        endpoint: { host: "203.0.113.10", port: 1 + Math.floor(index / regions.length) }
+      })
+      const now = grant.createdAt
       return runtime.runPromise(Effect.gen(function*() {
         const inserted = yield* store.insert({
           grant,

@@ -17,7 +17,8 @@ import { sql } from "kysely"
 import { AuditLog, Grants, GrantStore, Job, Policy, PortAllocator, PortsExhausted, Topology } from "@transient-access/core"
 import type { Grant, Ids } from "@transient-access/core"
 import { PgGrantStore } from "../src/index.ts"
-import { makeGrant, newGrant, suffix } from "./fixtures.ts"
+import { Fixtures } from "@transient-access/core/testing"
+import { newGrant } from "./fixtures.ts"
 import { databaseUrl, dropSchema, freshSchema, pgStoreLayer, serverReachable } from "./utils.ts"
 
 const url = databaseUrl()
@@ -38,13 +39,13 @@ if (url !== undefined && reachable) {
     it.live("50 parallel grants through two Grants instances on 20 free ports: 20 distinct ports, 30 PortsExhausted", () =>
       Effect.gen(function*() {
         const region: Topology.Region = {
-          id: `region-${suffix()}` as Ids.RegionId,
+          id: `region-${Fixtures.testSuffix()}` as Ids.RegionId,
           endpointHost: "access.example.net",
           portRange: { from: 41_000, to: 41_019 },
           tunnelAddress: "10.8.0.1"
         }
         const device: Topology.Device = {
-          id: `router-${suffix()}` as Ids.DeviceId,
+          id: `router-${Fixtures.testSuffix()}` as Ids.DeviceId,
           regionId: region.id,
           tunnelAddress: "10.8.0.2",
           ports: { ssh: 22, winbox: 8291, api: 8728 },
@@ -84,13 +85,13 @@ if (url !== undefined && reachable) {
     it.live("50 parallel store inserts on 20 ports: exactly 20 distinct ports, 30 find every port taken", () =>
       Effect.gen(function*() {
         const store = yield* GrantStore.GrantStore
-        const regionId = `region-${suffix()}` as Ids.RegionId
+        const regionId = `region-${Fixtures.testSuffix()}` as Ids.RegionId
         const ports = Array.from({ length: 20 }, (_, index) => 42_000 + index)
         const attempt = (index: number) =>
           Effect.gen(function*() {
             const order = ports.map((_, offset) => ports[(index + offset) % ports.length]!)
             for (const port of order) {
-              const result = yield* Effect.result(store.insert(newGrant(makeGrant({ regionId, endpoint: { host: "h", port } }))))
+              const result = yield* Effect.result(store.insert(newGrant(Fixtures.makeTestGrant({ regionId, endpoint: { host: "h", port } }))))
               if (result._tag === "Success") return Option.some(result.success.grant)
               if (result.failure._tag !== "PortTaken") return yield* result.failure
             }
@@ -108,10 +109,10 @@ if (url !== undefined && reachable) {
 
     it.live("two claimers over 1,000 expired grants claim each exactly once", () =>
       Effect.gen(function*() {
-        const regions = Array.from({ length: 5 }, () => `region-${suffix()}` as Ids.RegionId)
+        const regions = Array.from({ length: 5 }, () => `region-${Fixtures.testSuffix()}` as Ids.RegionId)
         const past = Date.now() - 60_000
         const expired = Array.from({ length: 1_000 }, (_, index) =>
-          makeGrant({
+          Fixtures.makeTestGrant({
             regionId: regions[index % regions.length]!,
             endpoint: { host: "h", port: 1_000 + Math.floor(index / regions.length) },
             createdAt: past - 1_000,

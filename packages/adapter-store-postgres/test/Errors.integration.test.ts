@@ -9,7 +9,8 @@ import * as Option from "effect/Option"
 import pg from "pg"
 import { GrantStore } from "@transient-access/core"
 import { classify } from "../src/internal/errors.ts"
-import { makeGrant, newGrant } from "./fixtures.ts"
+import { Fixtures } from "@transient-access/core/testing"
+import { newGrant } from "./fixtures.ts"
 import { databaseUrl, dropSchema, freshSchema, pgStoreLayer, serverReachable } from "./utils.ts"
 
 describe("error classification", () => {
@@ -36,7 +37,7 @@ if (url !== undefined && reachable) {
     it.live("a refused connection is Unavailable", () =>
       Effect.gen(function*() {
         const store = yield* GrantStore.GrantStore
-        const error = yield* Effect.flip(store.get(makeGrant().id))
+        const error = yield* Effect.flip(store.get(Fixtures.makeTestGrant().id))
         assert.strictEqual(error.reason, "Unavailable")
       }).pipe(
         // Nothing listens on port 1; the layer builds (no migration) and every query fails.
@@ -46,7 +47,7 @@ if (url !== undefined && reachable) {
     it.live("a statement held up by a row lock past the statement timeout is Timeout, and writes nothing", () =>
       Effect.gen(function*() {
         const store = yield* GrantStore.GrantStore
-        const grant = makeGrant()
+        const grant = Fixtures.makeTestGrant()
         yield* store.insert(newGrant(grant))
         const blocker = new pg.Client({ connectionString: url })
         yield* Effect.promise(() => blocker.connect())

@@ -19,7 +19,8 @@ import { sql } from "kysely"
 import { GrantStore, Job } from "@transient-access/core"
 import type { Grant, Ids } from "@transient-access/core"
 import { PgGrantStore } from "../src/index.ts"
-import { makeGrant, newGrant, suffix } from "./fixtures.ts"
+import { Fixtures } from "@transient-access/core/testing"
+import { newGrant } from "./fixtures.ts"
 import { databaseUrl, dropSchema, freshSchema, pgliteStoreLayer, pgStoreLayer, serverReachable } from "./utils.ts"
 
 type Operation =
@@ -39,7 +40,7 @@ const rounds = fc.array(fc.array(operation, { minLength: 1, maxLength: 8 }), { m
 
 const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore | PgGrantStore.PgDatabase, never>) =>
   fc.asyncProperty(rounds, async (plan) => {
-    const regionId = `region-${suffix()}` as Ids.RegionId
+    const regionId = `region-${Fixtures.testSuffix()}` as Ids.RegionId
     const known: Array<Ids.GrantId> = []
     let acknowledgedWrites = 0
     const expectedJobs = new Map<string, number>()
@@ -47,7 +48,7 @@ const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore |
     for (const round of plan) {
       await Promise.all(round.map(async (step) => {
         if (step._tag === "insert") {
-          const grant = makeGrant({ regionId, endpoint: { host: "h", port: step.port } })
+          const grant = Fixtures.makeTestGrant({ regionId, endpoint: { host: "h", port: step.port } })
           const exit = await run(GrantStore.GrantStore.use((store) => store.insert(newGrant(grant))))
           if (exit._tag === "Success") {
             acknowledgedWrites += 1

@@ -18,7 +18,8 @@ import * as Schedule from "effect/Schedule"
 import { sql } from "kysely"
 import { GrantStore, Job } from "@transient-access/core"
 import { PgGrantStore } from "../src/index.ts"
-import { makeGrant, newGrant, password, suffix } from "./fixtures.ts"
+import { Fixtures } from "@transient-access/core/testing"
+import { newGrant, password } from "./fixtures.ts"
 import { startInstance, unavailableReason } from "./pgInstance.ts"
 import type { PgInstance } from "./pgInstance.ts"
 import { pgStoreLayer } from "./utils.ts"
@@ -46,7 +47,7 @@ if (reason === undefined) {
       Effect.gen(function*() {
         instance = yield* Effect.promise(() => startInstance())
         const server = instance
-        const schema = `t_restart_${suffix()}`
+        const schema = `t_restart_${Fixtures.testSuffix()}`
         const storeLayer = pgStoreLayer(server.url, schema, {
           clock: "database",
           poolSize: 8,
@@ -55,14 +56,14 @@ if (reason === undefined) {
         })
         const outcomes = yield* Effect.gen(function*() {
           const store = yield* GrantStore.GrantStore
-          const regionId = makeGrant().regionId
+          const regionId = Fixtures.makeTestGrant().regionId
           let next = 0
           const worker = (deadline: number) =>
             Effect.gen(function*(): Effect.fn.Return<Array<Outcome>, never> {
               const done: Array<Outcome> = []
               while ((yield* Clock.currentTimeMillis) < deadline) {
                 const port = 1_000 + next++
-                const grant = makeGrant({ regionId, endpoint: { host: "h", port } })
+                const grant = Fixtures.makeTestGrant({ regionId, endpoint: { host: "h", port } })
                 const errors: Array<string> = []
                 const insertExit = yield* Effect.exit(store.insert(newGrant(grant, { secret: password() })))
                 if (Exit.isFailure(insertExit)) {
@@ -98,7 +99,7 @@ if (reason === undefined) {
           yield* Effect.promise(() => server.start())
           const all: Array<Outcome> = (yield* Fiber.join(workers)).flat()
           // The same store instance works again once the server is back.
-          const after = makeGrant({ regionId, endpoint: { host: "h", port: 60_000 } })
+          const after = Fixtures.makeTestGrant({ regionId, endpoint: { host: "h", port: 60_000 } })
           const recovered = yield* store.insert(newGrant(after)).pipe(
             Effect.retry({ times: 20, schedule: Schedule.spaced("500 millis") }),
             Effect.timeout("30 seconds")

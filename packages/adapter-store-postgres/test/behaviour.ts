@@ -13,7 +13,8 @@ import { TestClock } from "effect/testing"
 import { GrantStore, Job } from "@transient-access/core"
 import type { Grant, Ids } from "@transient-access/core"
 import { PgGrantStore } from "../src/index.ts"
-import { makeGrant, newGrant, password } from "./fixtures.ts"
+import { Fixtures } from "@transient-access/core/testing"
+import { newGrant, password } from "./fixtures.ts"
 
 const hour = 60 * 60 * 1000
 
@@ -39,7 +40,7 @@ export const storeBehaviour = (
     it.effect("insert stores the grant, stamps the revision and writes its jobs", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const grant = makeGrant({ label: "hello" })
+        const grant = Fixtures.makeTestGrant({ label: "hello" })
         const result = yield* s.insert(newGrant(grant))
         assert.strictEqual(result._tag, "Inserted")
         assert.deepStrictEqual(result.grant, { ...grant, revision: 1 })
@@ -54,9 +55,9 @@ export const storeBehaviour = (
     it.effect("a held (region, port) is PortTaken and writes nothing", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const first = makeGrant()
+        const first = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(first))
-        const second = makeGrant({ regionId: first.regionId, endpoint: first.endpoint })
+        const second = Fixtures.makeTestGrant({ regionId: first.regionId, endpoint: first.endpoint })
         const error = yield* Effect.flip(s.insert(newGrant(second, { secret: password() })))
         assert.strictEqual(error._tag, "PortTaken")
         assert.isTrue(Option.isNone(yield* s.get(second.id)))
@@ -68,7 +69,7 @@ export const storeBehaviour = (
     it.effect("update is a compare-and-set that bumps generation and revision", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const grant = makeGrant()
+        const grant = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(grant))
         const active = yield* s.update({
           grantId: grant.id,
@@ -98,7 +99,7 @@ export const storeBehaviour = (
       Effect.gen(function*() {
         yield* TestClock.setTime(10 * hour)
         const s = yield* store
-        const grant = makeGrant({ createdAt: 10 * hour, expiresAt: 11 * hour })
+        const grant = Fixtures.makeTestGrant({ createdAt: 10 * hour, expiresAt: 11 * hour })
         yield* s.insert(newGrant(grant))
         const revoking = yield* s.update({
           grantId: grant.id,
@@ -106,7 +107,7 @@ export const storeBehaviour = (
           patch: revokePatch(10 * hour),
           jobs: (next) => Job.removalJobs(next, 10 * hour)
         })
-        const blocked = makeGrant({ regionId: grant.regionId, endpoint: grant.endpoint })
+        const blocked = Fixtures.makeTestGrant({ regionId: grant.regionId, endpoint: grant.endpoint })
         assert.strictEqual((yield* Effect.flip(s.insert(newGrant(blocked))))._tag, "PortTaken")
         assert.deepStrictEqual(yield* s.heldPorts(grant.regionId, 0), [grant.endpoint.port])
         yield* s.update({
@@ -127,26 +128,26 @@ export const storeBehaviour = (
       Effect.gen(function*() {
         yield* TestClock.setTime(100 * hour)
         const s = yield* store
-        const grant = makeGrant()
+        const grant = Fixtures.makeTestGrant()
         const key = { actor: grant.actor, key: "request-1", fingerprint: "body-a" }
         const first = yield* s.insert(newGrant(grant, { idempotency: key }))
-        const again = yield* s.insert(newGrant(makeGrant({ actor: grant.actor }), { idempotency: key }))
+        const again = yield* s.insert(newGrant(Fixtures.makeTestGrant({ actor: grant.actor }), { idempotency: key }))
         assert.strictEqual(again._tag, "Replayed")
         assert.deepStrictEqual(again.grant, first.grant)
         const other = yield* Effect.flip(
-          s.insert(newGrant(makeGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
+          s.insert(newGrant(Fixtures.makeTestGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
         )
         assert.strictEqual(other._tag, "IdempotencyConflict")
-        const otherActor = yield* s.insert(newGrant(makeGrant(), { idempotency: { ...key, actor: "someone-else" as Ids.ActorId } }))
+        const otherActor = yield* s.insert(newGrant(Fixtures.makeTestGrant(), { idempotency: { ...key, actor: "someone-else" as Ids.ActorId } }))
         assert.strictEqual(otherActor._tag, "Inserted")
         yield* TestClock.adjust("25 hours")
-        const later = makeGrant({ actor: grant.actor })
+        const later = Fixtures.makeTestGrant({ actor: grant.actor })
         const fresh = yield* s.insert(newGrant(later, { idempotency: { ...key, fingerprint: "body-b" } }))
         assert.strictEqual(fresh._tag, "Inserted")
         assert.strictEqual(fresh.grant.id, later.id)
         const pruned = yield* PgGrantStore.pruneIdempotencyKeys(100 * hour + 48 * hour)
         assert.isAtLeast(pruned, 1, "the other actor's key of 100 h is past retention at 148 h")
-        const replayLater = yield* s.insert(newGrant(makeGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
+        const replayLater = yield* s.insert(newGrant(Fixtures.makeTestGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
         assert.strictEqual(replayLater._tag, "Replayed", "a key inside its retention is kept")
       }))
 
@@ -154,7 +155,7 @@ export const storeBehaviour = (
       Effect.gen(function*() {
         const s = yield* store
         const secret = password()
-        const grant = makeGrant()
+        const grant = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(grant, { secret }))
         const read = yield* s.readDeviceSecret(grant.id)
         assert.strictEqual(Redacted.value(Option.getOrThrow(read)), secret)
@@ -167,7 +168,7 @@ export const storeBehaviour = (
         yield* s.wipeDeviceSecret(grant.id)
         assert.isTrue(Option.isNone(yield* s.readDeviceSecret(grant.id)))
 
-        const other = makeGrant()
+        const other = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(other, { secret: password() }))
         const revoking = yield* s.update({ grantId: other.id, expectedGeneration: 1, patch: revokePatch(0), jobs: () => [] })
         yield* s.update({ grantId: other.id, expectedGeneration: revoking.generation, patch: { state: "revoked", revokedAt: 0 }, jobs: () => [] })
@@ -177,8 +178,8 @@ export const storeBehaviour = (
     it.effect("a secret moved to another grant's row does not open (AAD binds grant and device)", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const a = makeGrant()
-        const b = makeGrant()
+        const a = Fixtures.makeTestGrant()
+        const b = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(a, { secret: password() }))
         yield* s.insert(newGrant(b, { secret: password() }))
         yield* raw((database) =>
@@ -193,8 +194,8 @@ export const storeBehaviour = (
       Effect.gen(function*() {
         yield* TestClock.setTime(1_000 * hour)
         const s = yield* store
-        const due = makeGrant({ createdAt: 999 * hour, expiresAt: 1_000 * hour - 1 })
-        const notDue = makeGrant({ regionId: due.regionId, createdAt: 999 * hour, expiresAt: 1_001 * hour })
+        const due = Fixtures.makeTestGrant({ createdAt: 999 * hour, expiresAt: 1_000 * hour - 1 })
+        const notDue = Fixtures.makeTestGrant({ regionId: due.regionId, createdAt: 999 * hour, expiresAt: 1_001 * hour })
         yield* s.insert(newGrant(due))
         yield* s.insert(newGrant(notDue))
         const plan = (grant: Grant.Grant, now: number) => ({
@@ -214,8 +215,8 @@ export const storeBehaviour = (
       Effect.gen(function*() {
         yield* TestClock.setTime(2_000 * hour)
         const s = yield* store
-        const live = makeGrant({ createdAt: 2_000 * hour, expiresAt: 2_001 * hour })
-        const expired = makeGrant({ createdAt: 1_999 * hour, expiresAt: 2_000 * hour })
+        const live = Fixtures.makeTestGrant({ createdAt: 2_000 * hour, expiresAt: 2_001 * hour })
+        const expired = Fixtures.makeTestGrant({ createdAt: 1_999 * hour, expiresAt: 2_000 * hour })
         yield* s.insert(newGrant(live))
         yield* s.insert(newGrant(expired))
         const result = yield* s.withLiveGrant(live.id, (grant) =>
@@ -249,7 +250,7 @@ export const storeBehaviour = (
       Effect.gen(function*() {
         yield* TestClock.setTime(3_000 * hour)
         const s = yield* store
-        const grant = makeGrant()
+        const grant = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(grant))
         const mine = (entries: ReadonlyArray<GrantStore.OutboxEntry>) => entries.filter((entry) => entry.job.grantId === grant.id)
         const take = Effect.map(s.takeOutbox({ limit: 10_000, republishAfterMs: 60_000 }), mine)
@@ -271,7 +272,7 @@ export const storeBehaviour = (
     it.effect("device sequences strictly increase per device", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const device = makeGrant().deviceId
+        const device = Fixtures.makeTestGrant().deviceId
         const sequences = yield* Effect.forEach([1, 2, 3, 4, 5], () => s.nextDeviceSequence(device), { concurrency: 5 })
         assert.deepStrictEqual(sequences.toSorted((a, b) => a - b), [1, 2, 3, 4, 5])
       }))
@@ -279,9 +280,9 @@ export const storeBehaviour = (
     it.effect("list filters and orders newest first; deviceGrants excludes revoked grants", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const base = makeGrant()
+        const base = Fixtures.makeTestGrant()
         const older = { ...base, createdAt: base.createdAt - 1_000 }
-        const newer = makeGrant({ deviceId: base.deviceId, regionId: base.regionId })
+        const newer = Fixtures.makeTestGrant({ deviceId: base.deviceId, regionId: base.regionId })
         yield* s.insert(newGrant(older))
         yield* s.insert(newGrant(newer))
         const listed = yield* s.list({ deviceId: base.deviceId })
@@ -297,7 +298,7 @@ export const storeBehaviour = (
     it.effect("a row that does not decode is StoreError Corrupt", () =>
       Effect.gen(function*() {
         const s = yield* store
-        const grant = makeGrant()
+        const grant = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(grant))
         yield* raw((database) =>
           sql`update ${sql.table(`${database.schema}.grants`)} set device_id = 'not a valid id!' where id = ${grant.id}`
