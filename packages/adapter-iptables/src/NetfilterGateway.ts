@@ -20,7 +20,7 @@
  * Validation happens before any command: the path must decode as a `NatPath`, its source be a
  * canonical CIDR allowed by the policy, its target a canonical address of the same family
  * as the source and the region's tunnel address, its public port inside the region's range,
- * and its stop time in the future; otherwise `Rejected`.
+ * and its stop time in the future and within iptables' date range (`maxStopAt`); otherwise `Rejected`.
  *
  * `close` removes every artifact tagged with the grant, records the revision, then deletes
  * the conntrack entries of the DNATed flows of the port (unless another grant now holds

@@ -46,6 +46,12 @@ const isGrantId = Schema.is(Ids.GrantId)
 /** Longest grant id whose tags still fit in every comment field (nft: 128 bytes). */
 export const maxGrantIdLength = 96
 
+/**
+ * Latest accepted stop time (epoch ms): iptables' `--datestop` ends at 2038-12-31T23:59:59
+ * UTC, and a larger number would not even make a date. Both backends keep this bound.
+ */
+export const maxStopAt = Date.UTC(2039, 0, 1)
+
 /** Checks a region's own fields (range and tunnel address). */
 export const validateRegion = (region: Topology.Region, options: ValidationOptions): Result.Result<4 | 6, string> => {
   const { from, to } = region.portRange
@@ -97,6 +103,7 @@ export const validate = (
     )
   }
   if (path.stopAt <= now) return Result.fail(`stop time ${path.stopAt} has already passed`)
+  if (path.stopAt > maxStopAt) return Result.fail(`stop time ${path.stopAt} is after ${new Date(maxStopAt).toISOString()}`)
   return Result.succeed({
     grantId: path.grantId,
     publicPort: path.publicPort,

@@ -69,6 +69,8 @@ export const scenarios = (variant: Variant): void => {
         { publicPort: 39999 }, // outside the region's range
         { publicPort: 70000 },
         { stopAt: Date.now() - 1000 },
+        { stopAt: Date.UTC(2039, 0, 1) + 1000 }, // beyond iptables' --datestop range
+        { stopAt: Number.MAX_SAFE_INTEGER }, // not even a Date
         { grantId: "bad id" as Ids.GrantId }
       ]
       for (const overrides of bad) {
