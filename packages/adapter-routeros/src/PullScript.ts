@@ -15,7 +15,8 @@
  */
 import * as Redacted from "effect/Redacted"
 import { type DeviceGateway, Grant, type Ids } from "@transient-access/core"
-import { formatDate, formatTime, parseDateTime } from "./internal/rosTime.ts"
+import { defaultSchedulerPolicy, expiryRecord, forwardRecord, userRecord } from "./internal/records.ts"
+import { parseDateTime } from "./internal/rosTime.ts"
 import { command, findWhere, forwardExpiryScript, quote, raw, userExpiryScript } from "./RosScript.ts"
 import { forwardSchedulerName, schedulerComment, userSchedulerName } from "./RouterOsGateway.ts"
 
@@ -60,23 +61,20 @@ export interface CheckInReport {
 
 const seqScript = "ta-seq"
 const jobFile = "ta-job.rsc"
-const schedulerPolicy = "read,write,policy,test"
 
 const ifAbsent = (menu: ReadonlyArray<string>, field: string, value: string, body: string): string =>
   `:if ([:len [/${menu.join(" ")} find where ${field}=${quote(value)}]] = 0) do={ ${body} }`
 
-const scheduleAdd = (name: string, tag: string, expiresAt: number, script: string, deviceOffset: number, iso: boolean): string => {
-  const when = Math.ceil((expiresAt + deviceOffset + 1000) / 1000) * 1000
-  return ifAbsent(["system", "scheduler"], "name", name, command(["system", "scheduler"], "add", {
+const scheduleAdd = (name: string, tag: string, at: number, script: string, deviceOffset: number, iso: boolean): string =>
+  ifAbsent(["system", "scheduler"], "name", name, command(["system", "scheduler"], "add", expiryRecord({
     name,
-    "start-date": formatDate(when, iso),
-    "start-time": formatTime(when),
-    interval: "0s",
-    policy: schedulerPolicy,
-    comment: schedulerComment(tag, expiresAt),
-    "on-event": script
-  }))
-}
+    comment: schedulerComment(tag, at),
+    at,
+    deviceOffset,
+    iso,
+    policy: defaultSchedulerPolicy,
+    script
+  })))
 
 /**
  * Renders one command as script text (idempotent on the device).
@@ -90,17 +88,9 @@ export const renderCommand = (cmd: PullCommand, deviceOffset: number, iso: boole
       const { spec } = cmd
       const tag = Grant.artifactTag(spec.grantId)
       const schedule = userSchedulerName(spec.username)
-      const address = spec.allowedAddress.includes("/") ? spec.allowedAddress : `${spec.allowedAddress}/${spec.allowedAddress.includes(":") ? 128 : 32}`
       return [
         scheduleAdd(schedule, tag, spec.expiresAt, userExpiryScript(spec.username, schedule), deviceOffset, iso),
-        ifAbsent(["user"], "name", spec.username, command(["user"], "add", {
-          name: spec.username,
-          password: Redacted.value(spec.password),
-          group: cmd.group,
-          address,
-          comment: tag,
-          disabled: "yes"
-        }))
+        ifAbsent(["user"], "name", spec.username, command(["user"], "add", userRecord(spec, cmd.group)))
       ].join("; ")
     }
     case "EnableUser":
@@ -113,20 +103,9 @@ export const renderCommand = (cmd: PullCommand, deviceOffset: number, iso: boole
       const schedule = forwardSchedulerName(forward.grantId)
       return [
         scheduleAdd(schedule, tag, forward.expiresAt, forwardExpiryScript(tag, schedule), deviceOffset, iso),
-        // one dst-nat rule per listen port: skipped when any rule holds the port (ours included)
-        ifAbsent(["ip", "firewall", "nat"], "dst-port", String(forward.listenPort), command(["ip", "firewall", "nat"], "add", {
-          chain: "dstnat",
-          action: "dst-nat",
-          protocol: "tcp",
-          "dst-address": cmd.dstAddress,
-          "dst-port": String(forward.listenPort),
-          "src-address": forward.allowedAddress,
-          "to-addresses": forward.to.address,
-          "to-ports": String(forward.to.port),
-          comment: tag,
-          // the device fence: enabled only by a later EnableForward (a newer sequence number)
-          disabled: "yes"
-        }))
+        // one dst-nat rule per listen port: skipped when any rule holds the port (ours included);
+        // added disabled (the device fence): enabled only by a later EnableForward (a newer sequence)
+        ifAbsent(["ip", "firewall", "nat"], "dst-port", String(forward.listenPort), command(["ip", "firewall", "nat"], "add", forwardRecord(forward, cmd.dstAddress)))
       ].join("; ")
     }
     case "EnableForward":
@@ -212,12 +191,12 @@ export const renderBootstrap = (options: {
   return [
     command(["system", "script"], "remove", {}, [findWhere("name", name)]),
     command(["system", "scheduler"], "remove", {}, [findWhere("name", name)]),
-    command(["system", "script"], "add", { name, policy: schedulerPolicy, source: renderCheckInScript(options) }),
+    command(["system", "script"], "add", { name, policy: defaultSchedulerPolicy, source: renderCheckInScript(options) }),
     command(["system", "scheduler"], "add", {
       name,
       interval,
       "start-time": "startup",
-      policy: schedulerPolicy,
+      policy: defaultSchedulerPolicy,
       "on-event": command(["system", "script"], "run", {}, [name])
     })
   ].join("\n") + "\n"

@@ -23,13 +23,11 @@
  *
  * @since 0.1.0
  */
-import { isIP } from "node:net"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import { Credentials, DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
-import { formatDate, formatTime } from "./internal/rosTime.ts"
+import { defaultGroups, defaultSchedulerPolicy, expiryRecord, forwardRecord, forwardSpecProblem, userRecord, userSpecProblem } from "./internal/records.ts"
 import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
 import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
 
@@ -53,8 +51,6 @@ export interface GatewayOptions {
 const userMenu = ["user"]
 const schedulerMenu = ["system", "scheduler"]
 const natMenu = ["ip", "firewall", "nat"]
-/** The SDK's user names (core `Credentials`: `ta-` + lower-case alphanumerics). */
-const usernamePattern = /^ta-[a-z0-9]{4,32}$/
 
 /**
  * The comment of an expiry entry: the artifact tag plus the exact control-plane expiry (the
@@ -76,11 +72,6 @@ export const expiryOfComment = (comment: string | undefined): number | undefined
   return match ? Number(match[1]) : undefined
 }
 
-const validAddress = (address: string): boolean => {
-  const [host, bits, ...rest] = address.split("/")
-  return rest.length === 0 && host !== undefined && isIP(host) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits))
-}
-
 /**
  * The expiry scheduler entry of a user.
  *
@@ -100,8 +91,6 @@ export const forwardSchedulerName = (grantId: string): string => `ta-fwd-${grant
 /** A RouterOS boolean as printed (`true`/`false`, older `yes`/`no`). */
 const isYes = (value: string | undefined): boolean => value === "true" || value === "yes"
 
-const withPrefix = (address: string): string => (address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`)
-
 /**
  * Builds the gateway service from a way to reach each device.
  *
@@ -112,43 +101,25 @@ export const makeGateway = (
   clientFor: (device: Topology.Device) => MenuClient,
   options: GatewayOptions = {}
 ): DeviceGateway.DeviceGateway["Service"] => {
-  const groups = options.groups ?? { full: "full", "read-only": "read" }
-  const schedulerPolicy = options.schedulerPolicy ?? "read,write,policy,test"
+  const groups = options.groups ?? defaultGroups
+  const policy = options.schedulerPolicy ?? defaultSchedulerPolicy
   const targetOf = (device: Topology.Device) => `device:${device.id}`
 
-  /** Device time for a control-plane instant (skew-corrected), as RouterOS date/time. */
-  const deviceTime = (client: MenuClient, at: number) =>
-    Effect.gen(function*() {
-      const device = yield* client.clock
-      const ours = yield* Clock.currentTimeMillis
-      // The device prints whole seconds, so the measured offset may be up to 1 s early: add 1 s so
-      // the entry never fires before `at` (it fires within ~2 s after it).
-      const when = Math.ceil((at + (device.now - ours) + 1000) / 1000) * 1000
-      return { date: formatDate(when, device.iso), time: formatTime(when) }
-    })
-
+  /** Adds the expiry entry `name` unless present, at `at` in the device's (skew-corrected) clock. */
   const ensureSchedule = (client: MenuClient, name: string, tag: string, at: number, script: string) =>
     Effect.gen(function*() {
       const existing = yield* client.list(schedulerMenu, eq("name", name), ["name"])
       if (existing.length > 0) return
-      const { date, time } = yield* deviceTime(client, at)
-      yield* client.add(schedulerMenu, {
-        name,
-        "start-date": date,
-        "start-time": time,
-        interval: "0s",
-        policy: schedulerPolicy,
-        comment: schedulerComment(tag, at),
-        "on-event": script
-      })
+      const clock = yield* client.clock
+      const ours = yield* Clock.currentTimeMillis
+      const comment = schedulerComment(tag, at)
+      yield* client.add(schedulerMenu, expiryRecord({ name, comment, at, deviceOffset: clock.now - ours, iso: clock.iso, policy, script }))
     })
 
   const createUser = Effect.fn("RouterOsGateway.createUser")(function*(device: Topology.Device, spec: DeviceGateway.DeviceUserSpec) {
     const target = targetOf(device)
-    if (!usernamePattern.test(spec.username)) {
-      return yield* deviceError("Rejected", target, `username not valid on RouterOS: ${spec.username}`)
-    }
-    if (!validAddress(spec.allowedAddress)) return yield* deviceError("Rejected", target, `invalid address ${spec.allowedAddress}`)
+    const problem = userSpecProblem(spec)
+    if (problem !== undefined) return yield* deviceError("Rejected", target, problem)
     const client = clientFor(device)
     const tag = Grant.artifactTag(spec.grantId)
     const existing = yield* client.list(userMenu, eq("name", spec.username), ["name", "comment"])
@@ -157,14 +128,7 @@ export const makeGateway = (
     }
     yield* ensureSchedule(client, userSchedulerName(spec.username), tag, spec.expiresAt, userExpiryScript(spec.username, userSchedulerName(spec.username)))
     if (existing.length > 0) return
-    yield* client.add(userMenu, {
-      name: spec.username,
-      password: Redacted.value(spec.password),
-      group: groups[spec.permission],
-      address: withPrefix(spec.allowedAddress),
-      comment: tag,
-      disabled: "yes"
-    }).pipe(
+    yield* client.add(userMenu, userRecord(spec, groups[spec.permission])).pipe(
       Effect.catchIf((error) => /already exis/i.test(error.message), () =>
         Effect.gen(function*() {
           // a concurrent create won the race: success only if it is ours
@@ -197,9 +161,8 @@ export const makeGateway = (
 
   const openForward = Effect.fn("RouterOsGateway.openForward")(function*(device: Topology.Device, forward: DeviceGateway.DeviceForwardSpec) {
     const target = targetOf(device)
-    if (!validAddress(forward.allowedAddress) || isIP(forward.to.address) === 0) {
-      return yield* deviceError("Rejected", target, "invalid forward address")
-    }
+    const problem = forwardSpecProblem(forward)
+    if (problem !== undefined) return yield* deviceError("Rejected", target, problem)
     const client = clientFor(device)
     const tag = Grant.artifactTag(forward.grantId)
     const schedule = forwardSchedulerName(forward.grantId)
@@ -211,18 +174,7 @@ export const makeGateway = (
     yield* ensureSchedule(client, schedule, tag, forward.expiresAt, forwardExpiryScript(tag, schedule))
     const existing = yield* client.list(natMenu, eq("comment", tag), ["comment"])
     if (existing.length > 0) return
-    yield* client.add(natMenu, {
-      chain: "dstnat",
-      action: "dst-nat",
-      protocol: "tcp",
-      "dst-address": device.tunnelAddress,
-      "dst-port": String(forward.listenPort),
-      "src-address": forward.allowedAddress,
-      "to-addresses": forward.to.address,
-      "to-ports": String(forward.to.port),
-      comment: tag,
-      disabled: "yes"
-    })
+    yield* client.add(natMenu, forwardRecord(forward, device.tunnelAddress))
   })
 
   const enableForward = Effect.fn("RouterOsGateway.enableForward")(function*(device: Topology.Device, grantId: Ids.GrantId) {
