@@ -43,6 +43,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { DeviceGateway, Grant, GrantStore, type Ids, PullStore, type TargetError, type Topology } from "@transient-access/core"
+import { defaultGroups, forwardSpecProblem, userSpecProblem } from "./internal/records.ts"
 import { deviceError } from "./MenuClient.ts"
 import { type CheckInReport, type PullCommand, parseReport, renderBootstrap, renderJobScript } from "./PullScript.ts"
 import { expiryOfComment, forwardSchedulerName, userSchedulerName } from "./RouterOsGateway.ts"
@@ -259,7 +260,6 @@ export interface PullOptions {
   readonly pollIntervalMs?: number
 }
 
-const usernamePattern = /^ta-[a-z0-9]{4,32}$/
 const maxSequenceDraws = 1000
 
 /**
@@ -275,7 +275,7 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
     Effect.gen(function*() {
       const channel = yield* PullChannel
       const store = yield* GrantStore.GrantStore
-      const groups = options.groups ?? { full: "full", "read-only": "read" }
+      const groups = options.groups ?? defaultGroups
       const timeout = options.applyTimeoutMs ?? 60_000
       const awaitOptions = options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }
 
@@ -310,7 +310,9 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
 
       return DeviceGateway.DeviceGateway.of({
         createUser: Effect.fn("PullGateway.createUser")(function*(device, spec) {
-          if (!usernamePattern.test(spec.username)) return yield* deviceError("Rejected", target(device), "invalid user name")
+          // checked before queueing: a command the device refuses would abort every later job script
+          const problem = userSpecProblem(spec)
+          if (problem !== undefined) return yield* deviceError("Rejected", target(device), problem)
           const report = yield* apply(device, {
             _tag: "CreateUser",
             grantId: spec.grantId,
@@ -345,6 +347,8 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
           }
         }),
         openForward: Effect.fn("PullGateway.openForward")(function*(device, forward) {
+          const problem = forwardSpecProblem(forward)
+          if (problem !== undefined) return yield* deviceError("Rejected", target(device), problem)
           const tag = Grant.artifactTag(forward.grantId)
           const report = yield* apply(device, { _tag: "OpenForward", forward, dstAddress: device.tunnelAddress })
           if (!report.nat.some((rule) => rule.comment === tag)) {

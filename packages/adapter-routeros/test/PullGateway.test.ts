@@ -109,6 +109,24 @@ describe("pull mode specifics", () => {
       assert.strictEqual(harness.sim.state.users.find(username)?.props.get("disabled"), "true")
       yield* gateway.removeUser(harness.device, username)
     }).pipe(Effect.provide(harness.layer)))
+
+  it.live("invalid addresses are refused before queueing (as in push mode), and later commands still apply", () =>
+    Effect.gen(function*() {
+      const gateway = yield* DeviceGateway.DeviceGateway
+      harness.pause(true) // no check-in: a queued command would wait, not fail
+      const bad = { ...userSpec(), allowedAddress: "10.8.0.1/32 disabled=no" }
+      assert.strictEqual((yield* Effect.flip(gateway.createUser(harness.device, bad))).reason, "Rejected")
+      const forward = {
+        grantId: uniqueGrant(), listenPort: 39_500, to: { address: "not-an-address", port: 80 }, allowedAddress: "10.8.0.1", expiresAt: Date.now() + 3_600_000
+      }
+      assert.strictEqual((yield* Effect.flip(gateway.openForward(harness.device, forward))).reason, "Rejected")
+      harness.pause(false)
+      const good = userSpec()
+      yield* gateway.createUser(harness.device, good)
+      assert.strictEqual(harness.sim.state.users.find(good.username)?.props.get("disabled"), "true")
+      assert.isUndefined(harness.sim.state.users.find(bad.username))
+      yield* gateway.removeUser(harness.device, good.username)
+    }).pipe(Effect.provide(harness.layer)))
 })
 
 const userSpec = (permission: "full" | "read-only" = "full") => ({
