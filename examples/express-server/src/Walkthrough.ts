@@ -12,7 +12,13 @@ import type { Inventory } from "./Inventory.ts"
  * @category constructors
  * @since 0.1.0
  */
-export const walkthrough = (input: { readonly url: string; readonly apiKey: string; readonly inventory: Inventory }): string => {
+export const walkthrough = (input: {
+  readonly url: string
+  /** The generated demo key; undefined when keys come from `TA_API_KEYS` (never printed). */
+  readonly apiKey: string | undefined
+  readonly inventory: Inventory
+}): string => {
+  const key = input.apiKey ?? "<your key from TA_API_KEYS>"
   const device = input.inventory.sites[0]?.devices[0]?.id ?? "rtr-1"
   const describe = (device: Inventory["sites"][number]["devices"][number]) =>
     device.mode === "pull" ? `${device.id} (pull mode: checks in over HTTP every few seconds)` : `${device.id} (push over the RouterOS API)`
@@ -21,8 +27,8 @@ export const walkthrough = (input: { readonly url: string; readonly apiKey: stri
   return `
 Transient Access demo is running.
 
-  Dashboard: ${input.url}/#key=${input.apiKey}
-  API key:   ${input.apiKey}   (role admin)
+  Dashboard: ${input.apiKey === undefined ? input.url : `${input.url}/#key=${input.apiKey}`}
+  API key:   ${input.apiKey === undefined ? "one of TA_API_KEYS (not printed)" : `${input.apiKey}   (role admin)`}
   OpenAPI:   ${input.url}/openapi.json
 
 Simulated devices:
@@ -30,7 +36,7 @@ ${devices}
 
 Walkthrough (copy-paste into another terminal):
 
-  export TA_URL=${input.url} TA_KEY=${input.apiKey}
+  export TA_URL=${input.url} TA_KEY=${key}
 
   # 1. ask for 15 minutes of read-only SSH access from your own address
   curl -s -X POST "$TA_URL/api/devices/${device}/grants" \\

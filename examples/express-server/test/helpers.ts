@@ -45,7 +45,8 @@ export const startTestServer = (overrides: Partial<Settings> = {}): Promise<Runn
 /** A demo started exactly as `pnpm demo` starts it (`node src/main.ts`). */
 export interface DemoProcess {
   readonly url: string
-  readonly apiKey: string
+  /** The generated key the demo prints; null when keys are configured (they are never printed). */
+  readonly apiKey: string | null
   readonly stop: () => Promise<void>
 }
 
@@ -67,7 +68,7 @@ export const startDemoProcess = (env: Record<string, string> = {}): Promise<Demo
       const line = stdout.split("\n").find((candidate) => candidate.startsWith("{"))
       if (line === undefined) return
       clearTimeout(timer)
-      const ready = JSON.parse(line) as { readonly url: string; readonly apiKey: string }
+      const ready = JSON.parse(line) as { readonly url: string; readonly apiKey: string | null }
       resolve({
         url: ready.url,
         apiKey: ready.apiKey,
