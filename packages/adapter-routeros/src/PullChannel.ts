@@ -43,7 +43,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { DeviceGateway, Grant, GrantStore, type Ids, PullStore, type TargetError, type Topology } from "@transient-access/core"
-import { defaultGroups, forwardSpecProblem, userSpecProblem } from "./internal/records.ts"
+import { defaultGroups, forwardSpecProblem, isOwnUser, userSpecProblem } from "./internal/records.ts"
 import { deviceError } from "./MenuClient.ts"
 import { type CheckInReport, type PullCommand, parseReport, renderBootstrap, renderJobScript } from "./PullScript.ts"
 import { expiryOfComment, forwardSchedulerName, userSchedulerName } from "./RouterOsGateway.ts"
@@ -370,7 +370,7 @@ export const layerPull = (options: PullOptions = {}): Layer.Layer<DeviceGateway.
         inventory: Effect.fn("PullGateway.inventory")(function*(device) {
           const report = yield* channel.awaitReport(device.id, () => true, timeout, awaitOptions)
           return {
-            users: report.users.map((user) => ({
+            users: report.users.filter((user) => isOwnUser(user.name, user.comment)).map((user) => ({
               username: user.name,
               grantId: Grant.parseArtifactTag(user.comment) ?? null,
               disabled: user.disabled,

@@ -26,8 +26,8 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Credentials, DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
-import { defaultGroups, defaultSchedulerPolicy, expiryRecord, forwardRecord, forwardSpecProblem, userRecord, userSpecProblem } from "./internal/records.ts"
+import { DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
+import { defaultGroups, defaultSchedulerPolicy, expiryRecord, forwardRecord, forwardSpecProblem, isOwnUser, userRecord, userSpecProblem } from "./internal/records.ts"
 import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
 import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
 
@@ -204,9 +204,7 @@ export const makeGateway = (
       const username = row.name ?? ""
       if (seen.has(username)) continue
       seen.add(username)
-      // Ours only if tagged `ta:<grant>` or named exactly as the SDK names users: an
-      // operator's login such as `ta-sdk` must never be listed (the reconciler would remove it).
-      if (Grant.parseArtifactTag(row.comment ?? "") === undefined && !Credentials.isValidUsername(username)) continue
+      if (!isOwnUser(username, row.comment ?? "")) continue
       const group = row.group
       users.push({
         username,

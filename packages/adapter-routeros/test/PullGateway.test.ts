@@ -110,6 +110,19 @@ describe("pull mode specifics", () => {
       yield* gateway.removeUser(harness.device, username)
     }).pipe(Effect.provide(harness.layer)))
 
+  it.live("inventory lists tagged and SDK-named users only (an operator's ta-sdk login is never listed)", () =>
+    Effect.gen(function*() {
+      yield* Effect.promise(() => harness.sim.run(`/user add name=ta-sdk group=full password=Operator-Pw-1`))
+      const gateway = yield* DeviceGateway.DeviceGateway
+      const spec = userSpec()
+      yield* gateway.createUser(harness.device, spec)
+      const names = (yield* gateway.inventory(harness.device)).users.map((user) => user.username)
+      assert.include(names, spec.username)
+      assert.notInclude(names, "ta-sdk")
+      yield* gateway.removeUser(harness.device, spec.username)
+      yield* Effect.promise(() => harness.sim.run(`/user remove [find where name=ta-sdk]`))
+    }).pipe(Effect.provide(harness.layer)))
+
   it.live("invalid addresses are refused before queueing (as in push mode), and later commands still apply", () =>
     Effect.gen(function*() {
       const gateway = yield* DeviceGateway.DeviceGateway

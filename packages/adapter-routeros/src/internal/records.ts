@@ -8,7 +8,7 @@
  */
 import { isIP } from "node:net"
 import * as Redacted from "effect/Redacted"
-import { type DeviceGateway, Grant } from "@transient-access/core"
+import { Credentials, type DeviceGateway, Grant } from "@transient-access/core"
 import { formatDate, formatTime } from "./rosTime.ts"
 
 /** Group per permission when none is configured. */
@@ -36,6 +36,13 @@ export const userSpecProblem = (spec: DeviceGateway.DeviceUserSpec): string | un
 /** Why a forward spec cannot be written to a device, or `undefined` when it can. */
 export const forwardSpecProblem = (forward: DeviceGateway.DeviceForwardSpec): string | undefined =>
   !validAddress(forward.allowedAddress) || isIP(forward.to.address) === 0 ? "invalid forward address" : undefined
+
+/**
+ * Whether a listed user is the SDK's: tagged `ta:<grant>`, or named exactly as the SDK names
+ * users. An operator's login such as `ta-sdk` is not (the reconciler would remove it).
+ */
+export const isOwnUser = (name: string, comment: string): boolean =>
+  Grant.parseArtifactTag(comment) !== undefined || Credentials.isValidUsername(name)
 
 const withPrefix = (address: string): string => (address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`)
 
