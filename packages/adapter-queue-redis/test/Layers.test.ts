@@ -6,7 +6,9 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { JobQueue } from "@transient-access/core"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
+import { inspect } from "node:util"
 import { RedisJobQueue } from "../src/index.ts"
 import { dropPrefix, redisUrl, uniquePrefix, unavailableReason } from "./utils.ts"
 
@@ -52,5 +54,20 @@ describe.skipIf(unavailableReason !== null)("layers", () => {
         Effect.provide(Effect.service(JobQueue.JobQueue), RedisJobQueue.layerFromClient(client, { prefix: "bad{prefix}" }))
       )
       assert.strictEqual(error.reason, "Misconfigured")
+    }))
+
+  it.live("refused credentials fail the layer without the password anywhere in the error", () =>
+    Effect.gen(function*() {
+      const password = `pw-${uniquePrefix("secret")}`
+      const url = new URL(redisUrl ?? "")
+      url.username = "no-such-user"
+      url.password = password
+      const error = yield* Effect.flip(
+        Effect.provide(Effect.service(JobQueue.JobQueue), RedisJobQueue.layer({ url: Redacted.make(url.toString()), prefix }))
+      )
+      assert.strictEqual(error._tag, "QueueError")
+      assert.include(error.message, "WRONGPASS")
+      assert.notInclude(inspect(error, { depth: 10 }), password)
+      assert.notInclude(JSON.stringify(error), password)
     }))
 })

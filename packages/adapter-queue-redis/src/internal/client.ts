@@ -42,8 +42,20 @@ export const script = (source: string): Script => ({ source, sha: createHash("sh
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 /**
+ * The driver error without the arguments ioredis attaches to a failed command
+ * (`error.command.args`): those of a refused `AUTH` are the user name and password.
+ */
+const withoutArguments = (cause: unknown): unknown => {
+  if (!(cause instanceof Error) || !("command" in cause)) return cause
+  const copy = new Error(cause.message)
+  copy.name = cause.name
+  if (cause.stack !== undefined) copy.stack = cause.stack
+  return copy
+}
+
+/**
  * Classifies a driver error: connection problems are `Unavailable`, command timeouts
- * `Timeout`, anything else `Unknown`.
+ * `Timeout`, anything else `Unknown`. The cause kept is stripped of the command's arguments.
  *
  * @category errors
  * @since 0.1.0
@@ -56,7 +68,7 @@ export const toQueueError = (operation: string) => (cause: unknown): JobQueue.Qu
         .test(message)
     ? "Unavailable"
     : "Unknown"
-  return new JobQueue.QueueError({ reason, message: `${operation}: ${message}`, cause })
+  return new JobQueue.QueueError({ reason, message: `${operation}: ${message}`, cause: withoutArguments(cause) })
 }
 
 /**
