@@ -21,8 +21,9 @@
  *
  * @since 0.1.0
  */
-import type { Ids, Topology } from "@transient-access/core"
+import { Grant, type Topology } from "@transient-access/core"
 import { grantIdOfTag, type StoredPath, storedPath, type ValidPath } from "./path.ts"
+import { baseTag } from "./tags.ts"
 
 /** Chain names of one layout. */
 export interface ChainNames {
@@ -104,7 +105,8 @@ const stopAtOf = (values: ReadonlyMap<string, string>): number | undefined => {
 }
 
 /** The comments of a path's rules: the tag, then the exact stop time (the `--datestop` keeps whole seconds). */
-const tags = (path: ValidPath): string => `-m comment --comment "ta:${path.grantId}" -m comment --comment "ta-stop:${path.stopAt}"`
+const tags = (path: ValidPath): string =>
+  `-m comment --comment "${Grant.artifactTag(path.grantId)}" -m comment --comment "ta-stop:${path.stopAt}"`
 
 /** `YYYY-MM-DDThh:mm:ss` (UTC) of the last second in which a path with `stopAt` still matches. */
 export const datestop = (stopAt: number): string =>
@@ -128,10 +130,6 @@ const parseEndpoint = (text: string): { readonly address: string; readonly port:
 const stripHost = (cidr: string): string => cidr.replace(/\/(32|128)$/, "")
 
 const rangeText = (region: Topology.Region): string => `${region.portRange.from}:${region.portRange.to}`
-
-/** The comment of the base rules: changes when the range, tunnel or public address change. */
-const baseTag = (region: Topology.Region, settings: LayoutSettings): string =>
-  `ta-base:${region.portRange.from}-${region.portRange.to}:${settings.snat ? region.tunnelAddress : "nosnat"}:${settings.publicAddress ?? "any"}`
 
 const publicMatch = (settings: LayoutSettings, option: "-d" | "--ctorigdst"): string =>
   settings.publicAddress === undefined
@@ -266,6 +264,3 @@ export const parseForward = (dump: TableDump, names: ChainNames): ReadonlyArray<
 
 /** Lines of a restore batch that turn a saved `-A` rule into its deletion. */
 export const deletion = (line: string): string => `-D${line.slice(2)}`
-
-/** Tags of grants, for messages. */
-export const describe = (grantId: Ids.GrantId, port: number): string => `ta:${grantId} on port ${port}`

@@ -15,7 +15,6 @@ import {
   addPath,
   addPrefixMap,
   baseScript,
-  baseTag,
   familyOf,
   type NftSettings,
   parseListing,
@@ -23,6 +22,7 @@ import {
   swapRevision,
   type TableState
 } from "./nftablesLayout.ts"
+import { baseTag } from "./tags.ts"
 
 interface Token {
   readonly exists: boolean

@@ -23,9 +23,10 @@
  *
  * @since 0.1.0
  */
-import type { Topology } from "@transient-access/core"
+import { Grant, type Topology } from "@transient-access/core"
 import * as Schema from "effect/Schema"
 import { grantIdOfTag, type StoredPath, storedPath, type ValidPath } from "./path.ts"
+import { baseTag } from "./tags.ts"
 
 /** Settings that shape the script. */
 export interface NftSettings {
@@ -59,17 +60,12 @@ const comment = (text: string): string => {
 const base = (region: Topology.Region, settings: NftSettings) => {
   const family = familyOf(region)
   const range = `${region.portRange.from}-${region.portRange.to}`
-  const tag = `ta-base:${region.portRange.from}-${region.portRange.to}:${settings.snat ? region.tunnelAddress : "nosnat"}:${
-    settings.publicAddress ?? "any"
-  }`
+  const tag = baseTag(region, settings)
   const publicDaddr = settings.publicAddress === undefined ? "" : ` ${family} daddr ${settings.publicAddress}`
   const publicCt = settings.publicAddress === undefined ? "" : ` ct original ${family} daddr ${settings.publicAddress}`
   const dnatFlows = `meta l4proto tcp ct status dnat${publicCt} ct original proto-dst ${range}`
   return { family, range, tag, publicDaddr, dnatFlows }
 }
-
-/** The comment that marks the base rules (changes when range, tunnel or public address change). */
-export const baseTag = (region: Topology.Region, settings: NftSettings): string => base(region, settings).tag
 
 const prefixRule = (region: Topology.Region, settings: NftSettings, prefixLength: number): string => {
   const { family, range, tag, publicDaddr } = base(region, settings)
@@ -152,10 +148,10 @@ export const addPath = (region: Topology.Region, settings: NftSettings, path: Va
   const table = `${familyOf(region)} ${settings.table}`
   const lifetime = Math.max(1, Math.ceil(timeoutMs))
   const timeout = `timeout ${nftDuration(lifetime)}`
-  const tag = comment(`ta:${path.grantId}`)
+  const tag = comment(Grant.artifactTag(path.grantId))
   return [
     `add element ${table} paths { ${recordKey(path)} timeout ${nftDuration(lifetime + recordGraceMs)} comment ${
-      comment(`ta:${path.grantId};stop=${path.stopAt}`)
+      comment(`${Grant.artifactTag(path.grantId)};stop=${path.stopAt}`)
     } }`,
     `add element ${table} dnat_${path.prefixLength} { ${path.network} . ${path.publicPort} ${timeout} comment ${tag} : ${path.targetAddress} . ${path.targetPort} }`,
     `add element ${table} live { ${path.publicPort} ${timeout} comment ${tag} }`
