@@ -19,15 +19,13 @@
  *
  * @since 0.1.0
  */
-import { Cidr, RegionalGateway, TargetError, type Topology } from "@transient-access/core"
+import { RegionalGateway, TargetError, type Topology } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import { type RelayConnection, RelayPath } from "./internal/relayPath.ts"
 
@@ -79,27 +77,6 @@ const gatewayError = (
 const listenErrorReason = (error: unknown): TargetError.TargetErrorReason => {
   const code = (error as { readonly code?: unknown }).code
   return code === "EACCES" || code === "EADDRNOTAVAIL" ? "Rejected" : "Unknown"
-}
-
-const anySource: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySource: true }
-const isNatPath = Schema.is(RegionalGateway.NatPath)
-
-/**
- * Why `path` cannot be opened in `region` (only canonical, in-range input is relayed): the
- * rules of the core's `MemoryRegionalGateway` and the netfilter adapter.
- */
-const invalidPath = (region: Topology.Region, path: RegionalGateway.NatPath): string | undefined => {
-  if (!isNatPath(path)) return "malformed path"
-  if (path.regionId !== region.id) return `path of region ${path.regionId} sent to region ${region.id}`
-  if (path.publicPort < region.portRange.from || path.publicPort > region.portRange.to) {
-    return `public port ${path.publicPort} is outside the region's range ${region.portRange.from}-${region.portRange.to}`
-  }
-  const source = Cidr.parseResult(path.source, anySource)
-  if (Result.isFailure(source) || source.success.cidr !== path.source) return `source ${JSON.stringify(path.source)} is not a canonical CIDR`
-  if (Cidr.canonicalAddress(path.target.address) !== path.target.address) {
-    return `target address ${JSON.stringify(path.target.address)} is not a canonical address`
-  }
-  return undefined
 }
 
 /**
@@ -173,7 +150,7 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     path: RegionalGateway.NatPath,
     revision: number
   ) {
-    const invalid = invalidPath(region, path)
+    const invalid = RegionalGateway.validatePath(region, path)
     if (invalid !== undefined) return yield* gatewayError(region, "Rejected", invalid)
     yield* fence(region, revision)
     const existing = paths.get(path.publicPort)

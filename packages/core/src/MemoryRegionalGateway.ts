@@ -27,13 +27,12 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import * as Cidr from "./Cidr.ts"
 import type { GrantId, RegionId } from "./Ids.ts"
-import { NatPath, RegionalGateway } from "./RegionalGateway.ts"
+import { RegionalGateway, validatePath } from "./RegionalGateway.ts"
+import type { NatPath } from "./RegionalGateway.ts"
 import { RegionalGatewayError } from "./TargetError.ts"
 import type { TargetErrorReason } from "./TargetError.ts"
 import type { Region } from "./Topology.ts"
@@ -130,9 +129,6 @@ interface Flow {
   cut: boolean
 }
 
-const anySource: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySource: true }
-
-const decodePath = Schema.decodeUnknownExit(NatPath)
 
 const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65_535
 
@@ -142,26 +138,6 @@ const sameRoute = (left: NatPath, right: NatPath): boolean =>
   left.source === right.source &&
   left.target.address === right.target.address &&
   left.target.port === right.target.port
-
-/** Why a path is invalid for `region`, or undefined when it is acceptable. */
-const invalidPath = (region: Region, path: NatPath): string | undefined => {
-  const decoded = decodePath(path)
-  if (Exit.isFailure(decoded)) {
-    const error = Exit.findErrorOption(decoded)
-    return `malformed path: ${error._tag === "Some" ? error.value.message : "invalid"}`
-  }
-  if (path.regionId !== region.id) return `path of region ${path.regionId} sent to region ${region.id}`
-  if (path.publicPort < region.portRange.from || path.publicPort > region.portRange.to) {
-    return `public port ${path.publicPort} is outside the region's range ${region.portRange.from}-${region.portRange.to}`
-  }
-  const source = Cidr.parseResult(path.source, anySource)
-  if (Result.isFailure(source)) return `source ${JSON.stringify(path.source)}: ${source.failure.message}`
-  if (source.success.cidr !== path.source) return `source ${JSON.stringify(path.source)} is not canonical (${source.success.cidr})`
-  if (Cidr.canonicalAddress(path.target.address) !== path.target.address) {
-    return `target address ${JSON.stringify(path.target.address)} is not a canonical address`
-  }
-  return undefined
-}
 
 /**
  * Options of the in-memory gateway.
@@ -247,7 +223,7 @@ export const make = (options: Options = {}): Effect.Effect<{
 
     const open = Effect.fn("MemoryRegionalGateway.open")(function*(region: Region, path: NatPath, revision: number) {
       return yield* operate(region, (state, now) => {
-        const invalid = invalidPath(region, path)
+        const invalid = validatePath(region, path)
         if (invalid !== undefined) return Result.fail(fail(region, "Rejected", invalid))
         const stale = checkRevision(region, state, revision)
         if (stale !== undefined) return Result.fail(stale)

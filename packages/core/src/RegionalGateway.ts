@@ -21,12 +21,15 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PortNumber, Target, Timestamp } from "./Grant.ts"
 import { GrantId, RegionId } from "./Ids.ts"
 import type { RegionalGatewayError } from "./TargetError.ts"
 import type { Region } from "./Topology.ts"
+import * as Cidr from "./Cidr.ts"
 
 /**
  * One transient NAT path.
@@ -67,3 +70,36 @@ export class RegionalGateway extends Context.Service<RegionalGateway, {
   /** The highest revision the server recorded (the fence), 0 when none. */
   readonly revision: (region: Region) => Effect.Effect<number, RegionalGatewayError>
 }>()("@transient-access/core/RegionalGateway") {}
+
+const anySource: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySource: true }
+
+const decodePath = Schema.decodeUnknownExit(NatPath)
+
+/**
+ * Why a path is not acceptable for `region` (malformed, another region, a public port
+ * outside the region's range, a source that is not a canonical CIDR, a target address that
+ * is not canonical), or `undefined` when it is. Every regional adapter refuses such a path
+ * with `Rejected` before touching anything. The source policy is the caller's business (the
+ * saga applied it); here any canonical CIDR is accepted.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const validatePath = (region: Region, path: NatPath): string | undefined => {
+  const decoded = decodePath(path)
+  if (Exit.isFailure(decoded)) {
+    const error = Exit.findErrorOption(decoded)
+    return `malformed path: ${error._tag === "Some" ? error.value.message : "invalid"}`
+  }
+  if (path.regionId !== region.id) return `path of region ${path.regionId} sent to region ${region.id}`
+  if (path.publicPort < region.portRange.from || path.publicPort > region.portRange.to) {
+    return `public port ${path.publicPort} is outside the region's range ${region.portRange.from}-${region.portRange.to}`
+  }
+  const source = Cidr.parseResult(path.source, anySource)
+  if (Result.isFailure(source)) return `source ${JSON.stringify(path.source)}: ${source.failure.message}`
+  if (source.success.cidr !== path.source) return `source ${JSON.stringify(path.source)} is not canonical (${source.success.cidr})`
+  if (Cidr.canonicalAddress(path.target.address) !== path.target.address) {
+    return `target address ${JSON.stringify(path.target.address)} is not a canonical address`
+  }
+  return undefined
+}
