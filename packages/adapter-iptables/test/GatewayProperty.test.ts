@@ -6,9 +6,9 @@
 import { Ids, type RegionalGateway } from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import * as fc from "fast-check"
-import { afterAll, assert, beforeAll, it } from "vitest"
-import { gatewayLayer, gatewayRuntime, rawTags, regionOf, tagsPerPath } from "./support/gateway.ts"
-import { createTopology, describeNetns, destroyTopology, type Topology } from "./support/netns.ts"
+import { assert, it } from "vitest"
+import { rawTags, regionOf, tagsPerPath, useGateway } from "./support/gateway.ts"
+import { describeNetns } from "./support/netns.ts"
 
 const grants = ["ga_p0", "ga_p1", "ga_p2", "ga_p3"].map((id) => Ids.GrantId.make(id))
 const ports = [40100, 40101, 40102]
@@ -35,20 +35,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 for (const backend of ["iptables", "nftables"] as const) {
   describeNetns(`open/close/list sequences (${backend})`, () => {
-    let topology: Topology
-    let gateway: ReturnType<typeof gatewayRuntime>
+    const fixture = useGateway(backend)
     let revision = 0
 
-    beforeAll(async () => {
-      topology = await createTopology()
-      gateway = gatewayRuntime(gatewayLayer(topology, backend))
-    })
-    afterAll(async () => {
-      await gateway?.runtime.dispose()
-      await destroyTopology(topology)
-    })
-
     it("leave exactly the open grants' artifacts, and none after all are closed", async () => {
+      const { topology, gateway } = fixture
       const region = regionOf(topology)
       const sortPaths = (paths: ReadonlyArray<RegionalGateway.NatPath>) => [...paths].sort((a, b) => a.grantId.localeCompare(b.grantId))
       await fc.assert(

@@ -4,24 +4,16 @@
  */
 import { Ids, type RegionalGateway, type Topology as Core } from "@transient-access/core"
 import * as Effect from "effect/Effect"
-import { afterAll, assert, beforeAll, it } from "vitest"
-import { gatewayLayer, gatewayRuntime } from "./support/gateway.ts"
-import { createTopology, describeNetns, destroyTopology, inNs, type Topology } from "./support/netns.ts"
+import { assert, it } from "vitest"
+import { useGateway } from "./support/gateway.ts"
+import { describeNetns, inNs } from "./support/netns.ts"
 
 for (const backend of ["iptables", "nftables"] as const) {
   describeNetns(`IPv6 region (${backend})`, () => {
-    let topology: Topology
-    let gateway: ReturnType<typeof gatewayRuntime>
-    beforeAll(async () => {
-      topology = await createTopology()
-      gateway = gatewayRuntime(gatewayLayer(topology, backend))
-    })
-    afterAll(async () => {
-      await gateway?.runtime.dispose()
-      await destroyTopology(topology)
-    })
+    const fixture = useGateway(backend)
 
     it("opens, lists and closes an IPv6 path; refuses mixed families", async () => {
+      const { topology, gateway } = fixture
       const region: Core.Region = {
         id: Ids.RegionId.make("region-v6"),
         endpointHost: "fd00:71:1::1",

@@ -7,9 +7,10 @@
 import { Ids, RegionalGateway, type Topology as Core } from "@transient-access/core"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import { afterAll, beforeAll } from "vitest"
 import * as CommandRunner from "../../src/CommandRunner.ts"
 import * as NetfilterGateway from "../../src/NetfilterGateway.ts"
-import { inNs, type Topology } from "./netns.ts"
+import { createTopology, destroyTopology, inNs, type Topology } from "./netns.ts"
 
 /** The region every test uses. */
 export const regionOf = (topology: Topology, id = "region-test"): Core.Region => ({
@@ -40,6 +41,40 @@ export const gatewayRuntime = (layer: Layer.Layer<RegionalGateway.RegionalGatewa
   const use = <A, E>(f: (gateway: RegionalGateway.RegionalGateway["Service"]) => import("effect/Effect").Effect<A, E>) =>
     runtime.runPromise(RegionalGateway.RegionalGateway.use(f))
   return { runtime, use }
+}
+
+/** A topology and a gateway on it, for the tests of one `describe`. */
+export interface GatewayFixture {
+  readonly topology: Topology
+  readonly gateway: ReturnType<typeof gatewayRuntime>
+}
+
+/**
+ * Creates a topology and a local-runner gateway for `backend` before the enclosing
+ * `describe`'s tests and removes both after them; read the fields inside the tests.
+ */
+export const useGateway = (backend: "iptables" | "nftables"): GatewayFixture => {
+  let created: GatewayFixture | undefined
+  beforeAll(async () => {
+    const topology = await createTopology()
+    created = { topology, gateway: gatewayRuntime(gatewayLayer(topology, backend)) }
+  })
+  afterAll(async () => {
+    await created?.gateway.runtime.dispose()
+    await destroyTopology(created?.topology)
+  })
+  const current = (): GatewayFixture => {
+    if (created === undefined) throw new Error("the gateway fixture was not created (beforeAll failed)")
+    return created
+  }
+  return {
+    get topology() {
+      return current().topology
+    },
+    get gateway() {
+      return current().gateway
+    }
+  }
 }
 
 /** Grant ids found in the namespace's rules or elements, read without the adapter. */
