@@ -116,6 +116,9 @@ const decodeJob = Schema.decodeUnknownEffect(JobModule.Job)
 export const idempotencyRetentionMs = 24 * 60 * 60 * 1000
 const liveStates = ["pending", "active"] as const
 
+/** The database server's transaction time in epoch ms. */
+const databaseNow = sql<number>`floor(extract(epoch from now()) * 1000)::bigint`
+
 const storeError = (reason: GrantStore.StoreError["reason"], message: string) =>
   new GrantStore.StoreError({ reason, message })
 
@@ -144,7 +147,7 @@ export const make = (
     /** The store's "now" in epoch ms, as an SQL expression. */
     const nowSql: Effect.Effect<RawBuilder<number>> = clock === "effect"
       ? Effect.map(Clock.currentTimeMillis, (ms) => sql<number>`${ms}::bigint`)
-      : Effect.succeed(sql<number>`floor(extract(epoch from now()) * 1000)::bigint`)
+      : Effect.succeed(databaseNow)
 
     const aad = (grant: { readonly id: string; readonly deviceId: string }) =>
       SecretBox.deviceSecretAad(grant.id, grant.deviceId)
@@ -688,7 +691,7 @@ export const layerConfig: Layer.Layer<
 export const pruneIdempotencyKeys = (now?: number): Effect.Effect<number, GrantStore.StoreError, PgDatabase> =>
   Effect.gen(function*() {
     const { db, schema } = yield* PgDatabase
-    const nowSql = now === undefined ? sql<number>`floor(extract(epoch from now()) * 1000)::bigint` : sql<number>`${now}::bigint`
+    const nowSql = now === undefined ? databaseNow : sql<number>`${now}::bigint`
     const result = yield* query("prune idempotency keys", () =>
       db.withSchema(schema).deleteFrom("idempotency_keys")
         .where("created_at_ms", "<=", sql<number>`${nowSql} - ${idempotencyRetentionMs}`).executeTakeFirst())
