@@ -237,7 +237,7 @@ export const make = (
           const row = {
             ...fromGrant(stored),
             device_secret: Option.getOrNull(sealed),
-            device_secret_key_id: Option.match(sealed, { onNone: () => null, onSome: (value) => value.split(".")[1] ?? null })
+            device_secret_key_id: Option.match(sealed, { onNone: () => null, onSome: (value) => SecretBox.keyIdOf(value) ?? null })
           }
           const jobs = yield* checkJobs(input.jobs(stored))
           yield* query(

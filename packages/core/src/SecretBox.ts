@@ -121,6 +121,18 @@ export const make = (options: {
   })
 
 /**
+ * The id of the key a sealed secret was sealed with (`undefined` if it is not one), e.g.
+ * for a store that records it beside the ciphertext to track key rotation.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const keyIdOf = (sealed: string): string | undefined => {
+  const parts = sealed.split(".")
+  return parts.length === 5 && parts[0] === "v1" ? parts[1] : undefined
+}
+
+/**
  * A fresh random 32-byte key, base64 encoded (for `TA_SECRET_KEYS`).
  *
  * @category constructors

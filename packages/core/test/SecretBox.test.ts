@@ -76,3 +76,14 @@ describe("SecretBox", () => {
       })))))
     ))
 })
+
+describe("SecretBox.keyIdOf", () => {
+  it.effect("reads the key id of a sealed secret and nothing else", () =>
+    Effect.gen(function*() {
+      const box = yield* SecretBox.make({ keys: [key("k7")], activeKeyId: "k7" })
+      const sealed = yield* box.seal(Redacted.make("pw"), "aad")
+      assert.strictEqual(SecretBox.keyIdOf(sealed), "k7")
+      assert.isUndefined(SecretBox.keyIdOf("not.sealed"))
+      assert.isUndefined(SecretBox.keyIdOf("v2.k7.a.b.c"))
+    }))
+})
