@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { AuditLog, Cidr, type Facade, type Grant, GrantRequest, type Policy } from "@transient-access/core"
+import { AuditLog, Cidr, type Facade, type Grant, GrantRequest, Ids, type Policy } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -60,7 +60,7 @@ export const ListGrantsQuery = Schema.Struct({
  * @since 0.1.0
  */
 export const AuditQuery = Schema.Struct({
-  grantId: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/))),
+  grantId: Schema.optionalKey(Schema.String.check(Schema.isPattern(Ids.idPattern))),
   limit: Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 1000 })))
 })
 
@@ -113,7 +113,7 @@ const requireJsonObject = (request: Request): Record<string, unknown> => {
 
 const pathParameter = (request: Request, name: string): string => {
   const value = request.params[name]
-  if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(value)) {
+  if (typeof value !== "string" || !Ids.isId(value)) {
     throw new HttpProblem("NotFound", `no such ${name}`)
   }
   return value

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Policy } from "@transient-access/core"
+import { Ids, type Policy } from "@transient-access/core"
 import * as Crypto from "node:crypto"
 
 /**
@@ -31,7 +31,6 @@ export interface ApiKeys {
 
 const digest = (key: string) => Crypto.createHash("sha256").update(key, "utf8").digest("base64")
 
-const actorPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 const knownRoles = new Set(["admin", "operator", "viewer"])
 
 /**
@@ -47,7 +46,7 @@ export const parseApiKeys = (text: string): ReadonlyArray<ApiKeyEntry> =>
     const key = part.slice(0, equals)
     const [actorId = "", roleText = ""] = part.slice(equals + 1).split(":")
     const roles = roleText.split("+").filter((role) => role !== "")
-    if (equals < 16 || !actorPattern.test(actorId) || roles.length === 0 || roles.some((role) => !knownRoles.has(role))) {
+    if (equals < 16 || !Ids.isId(actorId) || roles.length === 0 || roles.some((role) => !knownRoles.has(role))) {
       throw new Error("TA_API_KEYS: expected <key of 16+ chars>=<actor>:<admin|operator|viewer>[+role] entries")
     }
     return { key, actor: { id: actorId as Policy.Actor["id"], roles } }

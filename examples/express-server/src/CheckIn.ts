@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import type { PullChannel } from "@transient-access/adapter-routeros"
-import type { Ids, Topology } from "@transient-access/core"
+import { Ids, type Topology } from "@transient-access/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -90,7 +90,7 @@ export const makeCheckInRouter = (pull: PullDevices): Router => {
   const router = express.Router()
   router.post("/:deviceId/checkin", express.text({ type: () => true, limit: "64kb" }), async (request, response) => {
     const deviceId = request.params["deviceId"] ?? ""
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(deviceId)) throw new HttpProblem("Unauthorized", "unknown device or bad token")
+    if (!Ids.isId(deviceId)) throw new HttpProblem("Unauthorized", "unknown device or bad token")
     const body: unknown = request.body
     const script = await pull.checkIn({
       deviceId,

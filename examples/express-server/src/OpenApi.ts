@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Ids } from "@transient-access/core"
 import * as Schema from "effect/Schema"
 import { AuditQuery, CreateGrantBody, ListGrantsQuery } from "./Api.ts"
 
@@ -20,7 +21,7 @@ const queryParameters = (schema: Schema.Top) => {
 const problem = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
 const errors = (...statuses: ReadonlyArray<number>) =>
   Object.fromEntries(statuses.map((status) => [String(status), { description: "Problem", content: problem }]))
-const pathId = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" } })
+const pathId = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", pattern: Ids.idPattern.source } })
 const json = (description: string, ref: string) => ({
   description,
   content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } }

@@ -33,6 +33,7 @@ import type { GrantRequestEncoded } from "./GrantRequest.ts"
 import { GrantNotFound, GrantStore } from "./GrantStore.ts"
 import type { StoreStats } from "./GrantStore.ts"
 import type { DeviceGateway } from "./DeviceGateway.ts"
+import { isId } from "./Ids.ts"
 import type { DeviceId, GrantId } from "./Ids.ts"
 import type { JobQueue } from "./JobQueue.ts"
 import * as MemoryGrantStore from "./MemoryGrantStore.ts"
@@ -187,7 +188,7 @@ export const createTransientAccess = (options: TransientAccessOptions): Transien
     revoke: (actor, id) => run(Grants.Grants.use((grants) => grants.revoke(actor, grantId(id)))),
     forceRevoke: (actor, id, note) => run(Grants.Grants.use((grants) => grants.forceRevoke(actor, grantId(id), note))),
     get: (actor, id) =>
-      /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id)
+      isId(id)
         ? run(Grants.Grants.use((grants) => grants.get(actor, grantId(id))))
         : Promise.reject(new GrantNotFound({ grantId: id })),
     list: (actor, filter = {}) =>

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { ActorId, DeviceId, GrantId, RegionId } from "./Ids.ts"
+import { ActorId, DeviceId, GrantId, idPatternSource, RegionId } from "./Ids.ts"
 
 /**
  * How the user reaches the device: `ssh` (port 22) or `winbox` (port 8291).
@@ -248,6 +248,8 @@ export const canTransition = (from: GrantState, to: GrantState): boolean =>
  */
 export const artifactTag = (grantId: GrantId): string => `ta:${grantId}`
 
+const tagPattern = new RegExp(`^ta:(${idPatternSource})$`)
+
 /**
  * Reads the grant id back from an artifact tag, if it is one of ours.
  *
@@ -255,6 +257,6 @@ export const artifactTag = (grantId: GrantId): string => `ta:${grantId}`
  * @since 0.1.0
  */
 export const parseArtifactTag = (comment: string): GrantId | undefined => {
-  const match = /^ta:([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/.exec(comment)
+  const match = tagPattern.exec(comment)
   return match ? (match[1] as GrantId) : undefined
 }

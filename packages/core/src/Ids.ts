@@ -9,7 +9,30 @@
  */
 import * as Schema from "effect/Schema"
 
-const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+/**
+ * The one definition of an id's shape, as a regular-expression source without anchors
+ * (for embedding in larger patterns such as `ta:<grant>` comments or JSON Schema).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const idPatternSource = "[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+
+/**
+ * A whole string that is an id.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const idPattern: RegExp = new RegExp(`^${idPatternSource}$`)
+
+/**
+ * Whether `value` is a string shaped like an id (any kind).
+ *
+ * @category guards
+ * @since 0.2.0
+ */
+export const isId = (value: unknown): value is string => typeof value === "string" && idPattern.test(value)
 
 const IdString = Schema.String.check(
   Schema.makeFilter((value: string) =>

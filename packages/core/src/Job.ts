@@ -10,7 +10,7 @@
 import * as Schema from "effect/Schema"
 import { Timestamp } from "./Grant.ts"
 import type { Grant } from "./Grant.ts"
-import { GrantId, JobId } from "./Ids.ts"
+import { GrantId, idPatternSource, JobId } from "./Ids.ts"
 import type { DeviceId, RegionId } from "./Ids.ts"
 import { randomToken } from "./internal/randomToken.ts"
 
@@ -38,7 +38,7 @@ export type JobType = typeof JobType.Type
  * @category schemas
  * @since 0.1.0
  */
-export const JobTarget = Schema.String.check(Schema.isPattern(/^(region|device):[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/))
+export const JobTarget = Schema.String.check(Schema.isPattern(new RegExp(`^(region|device):${idPatternSource}$`)))
 /** @category models @since 0.1.0 */
 export type JobTarget = typeof JobTarget.Type
 
