@@ -14,6 +14,39 @@ import * as Schema from "effect/Schema"
 import { Timestamp } from "./Grant.ts"
 
 /**
+ * Every action the SDK audits (a closed union: a new kind of event is added here).
+ *
+ * - `grant.create` — a grant was committed (`pending`), with its jobs;
+ * - `grant.active` — both artifacts were confirmed (`pending → active`);
+ * - `grant.revoke` — revoke requested (`→ revoking`; reason `manual`, `expired` or `failed`);
+ * - `grant.revoked` — both artifacts were confirmed gone (`revoking → revoked`);
+ * - `grant.force-revoke` — an operator ended a revoke without confirmation (`revoking → revoked`);
+ * - `grant.provision-failed` — a create could not succeed; the grant is revoked as `failed`;
+ * - `grant.revoke-stuck` — a removal kept failing; it is retried forever and flagged;
+ * - `reconciler.*` — the reconciler corrected a target (an orphan closed, a lost path re-opened);
+ * - `device.bootstrap` — a pull-mode device was (re-)bootstrapped and its token rotated.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const AuditAction = Schema.Literals([
+  "grant.create",
+  "grant.active",
+  "grant.revoke",
+  "grant.revoked",
+  "grant.force-revoke",
+  "grant.provision-failed",
+  "grant.revoke-stuck",
+  "reconciler.path-closed",
+  "reconciler.path-reopened",
+  "reconciler.user-removed",
+  "reconciler.forward-closed",
+  "device.bootstrap"
+])
+/** @category models @since 0.2.0 */
+export type AuditAction = typeof AuditAction.Type
+
+/**
  * One audit event. `actor` is `system` for actions of the workers.
  *
  * @category schemas
@@ -22,7 +55,7 @@ import { Timestamp } from "./Grant.ts"
 export const AuditEvent = Schema.Struct({
   at: Timestamp,
   actor: Schema.String,
-  action: Schema.String,
+  action: AuditAction,
   grantId: Schema.NullOr(Schema.String),
   details: Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Number, Schema.Boolean, Schema.Null]))
 })

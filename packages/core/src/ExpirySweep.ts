@@ -8,11 +8,8 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { AuditLog } from "./AuditLog.ts"
-import { GrantStore } from "./GrantStore.ts"
-import { removalJobs } from "./Job.ts"
+import { sweepExpired } from "./Lifecycle.ts"
 
 /**
  * Claims and revokes one batch of expired grants; returns how many.
@@ -21,19 +18,6 @@ import { removalJobs } from "./Job.ts"
  * @since 0.1.0
  */
 export const sweepOnce = Effect.fn("ExpirySweep.sweepOnce")(function*(limit = 500) {
-  const store = yield* GrantStore
-  const audit = yield* AuditLog
-  const claimed = yield* store.claimExpired({
-    limit,
-    plan: (grant, now) => ({
-      patch: { state: "revoking", revokeReason: "expired", revokeRequestedAt: now },
-      jobs: removalJobs(grant, now)
-    })
-  })
-  const now = yield* Clock.currentTimeMillis
-  for (const grant of claimed) {
-    yield* store.wipeDeviceSecret(grant.id)
-    yield* audit.record({ at: now, actor: "system", action: "grant.revoke", grantId: grant.id, details: { reason: "expired" } })
-  }
+  const claimed = yield* sweepExpired(limit)
   return claimed.length
 })

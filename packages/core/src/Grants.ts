@@ -21,14 +21,16 @@ import { AuditLog } from "./AuditLog.ts"
 import * as Cidr from "./Cidr.ts"
 import * as Credentials from "./Credentials.ts"
 import { EngineConfig } from "./EngineConfig.ts"
-import { GrantStateConflict, InvalidRequest, PortsExhausted } from "./Errors.ts"
+import type { GrantStateConflict } from "./Errors.ts"
+import { InvalidRequest, PortsExhausted } from "./Errors.ts"
 import { initialProgress } from "./Grant.ts"
-import type { Grant, GrantState, RevokeReason } from "./Grant.ts"
+import type { Grant, GrantState } from "./Grant.ts"
 import * as GrantRequest from "./GrantRequest.ts"
-import { GenerationConflict, GrantNotFound, GrantStore, IdempotencyConflict, InvalidTransition, StoreError } from "./GrantStore.ts"
+import { GrantNotFound, GrantStore, IdempotencyConflict, StoreError } from "./GrantStore.ts"
 import type { GrantId } from "./Ids.ts"
 import type { DeviceId } from "./Ids.ts"
-import { provisionJobs, removalJobs } from "./Job.ts"
+import { provisionJobs } from "./Job.ts"
+import * as Lifecycle from "./Lifecycle.ts"
 import { Policy, PolicyDenied } from "./Policy.ts"
 import type { Actor } from "./Policy.ts"
 import { PortAllocator } from "./PortAllocator.ts"
@@ -126,41 +128,6 @@ const invalid = (error: Schema.SchemaError): InvalidRequest => {
 
 /** Stable fingerprint of a normalised request, for idempotency keys. */
 const fingerprint = (value: unknown): string => createHash("sha256").update(JSON.stringify(value)).digest("hex")
-
-/**
- * Moves a grant to `revoking` with `reason` and registers both removal jobs, retrying on
- * compare-and-set conflicts. Idempotent: a grant already revoking or revoked is returned.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const revokeGrant = Effect.fnUntraced(function*(grantId: GrantId, reason: RevokeReason, actor: string) {
-  const store = yield* GrantStore
-  const audit = yield* AuditLog
-  while (true) {
-    const current = yield* store.get(grantId)
-    if (Option.isNone(current)) return yield* new GrantNotFound({ grantId })
-    const grant = current.value
-    if (grant.state === "revoking" || grant.state === "revoked") return grant
-    const now = yield* Clock.currentTimeMillis
-    const result = yield* Effect.result(
-      store.update({
-        grantId,
-        expectedGeneration: grant.generation,
-        patch: { state: "revoking", revokeReason: reason, revokeRequestedAt: now },
-        jobs: (updated) => removalJobs(updated, now)
-      })
-    )
-    if (result._tag === "Failure") {
-      const error = result.failure
-      if (error instanceof GenerationConflict || error instanceof InvalidTransition) continue
-      return yield* error
-    }
-    yield* store.wipeDeviceSecret(grantId)
-    yield* audit.record({ at: now, actor, action: "grant.revoke", grantId, details: { reason } })
-    return result.success
-  }
-})
 
 /**
  * Builds the service.
@@ -274,21 +241,7 @@ export const make = Effect.gen(function*() {
       return { grant: inserted.grant, credentials: null, replayed: true, warnings }
     }
     const stored = inserted.grant
-    yield* audit.record({
-      at: now,
-      actor: actor.id,
-      action: "grant.create",
-      grantId: stored.id,
-      details: {
-        deviceId: stored.deviceId,
-        kind,
-        accessType: stored.accessType,
-        permission: stored.permission,
-        source: stored.source,
-        port: stored.endpoint.port,
-        expiresAt: stored.expiresAt
-      }
-    })
+    yield* provide(Lifecycle.created(stored, actor.id))
     const credentials = Option.isSome(password)
       ? Credentials.issue({
         username,
@@ -309,41 +262,13 @@ export const make = Effect.gen(function*() {
   const revoke = Effect.fn("Grants.revoke")(function*(actor: Actor, grantId: GrantId) {
     const grant = yield* load(grantId)
     yield* policy.authorize({ _tag: "Revoke", actor, grant })
-    return yield* provide(revokeGrant(grantId, "manual", actor.id))
+    return yield* provide(Lifecycle.revoke(grantId, "manual", actor.id))
   })
 
   const forceRevoke = Effect.fn("Grants.forceRevoke")(function*(actor: Actor, grantId: GrantId, note: string) {
-    while (true) {
-      const grant = yield* load(grantId)
-      yield* policy.authorize({ _tag: "ForceRevoke", actor, grant })
-      if (grant.state === "revoked") return grant
-      if (grant.state !== "revoking") {
-        return yield* new GrantStateConflict({ grantId, state: grant.state, message: "only a revoking grant can be force-revoked; revoke it first" })
-      }
-      const now = yield* Clock.currentTimeMillis
-      const result = yield* Effect.result(store.update({
-        grantId,
-        expectedGeneration: grant.generation,
-        patch: { state: "revoked", revokedAt: now, revokeReason: "forced" },
-        // Best-effort removal jobs: the executors still try to remove what is left.
-        jobs: (updated) => removalJobs(updated, now)
-      }))
-      if (result._tag === "Failure") {
-        const error = result.failure
-        if (error instanceof GenerationConflict) continue
-        if (error instanceof InvalidTransition) return yield* new GrantStateConflict({ grantId, state: error.from, message: "state changed" })
-        return yield* error
-      }
-      yield* store.wipeDeviceSecret(grantId)
-      yield* audit.record({
-        at: now,
-        actor: actor.id,
-        action: "grant.force-revoke",
-        grantId,
-        details: { note: note.slice(0, 500), previousReason: grant.revokeReason, progress: JSON.stringify(grant.progress) }
-      })
-      return result.success
-    }
+    const grant = yield* load(grantId)
+    yield* policy.authorize({ _tag: "ForceRevoke", actor, grant })
+    return yield* provide(Lifecycle.forceRevoke(grantId, actor.id, note))
   })
 
   const get = Effect.fn("Grants.get")(function*(actor: Actor, grantId: GrantId) {

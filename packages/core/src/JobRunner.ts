@@ -11,20 +11,17 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
-import { AuditLog } from "./AuditLog.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import type { EngineSettings } from "./EngineConfig.ts"
-import { execute, recordProgress } from "./Executor.ts"
+import { execute } from "./Executor.ts"
 import type { Outcome } from "./Executor.ts"
-import { revokeGrant } from "./Grants.ts"
 import { GrantStore } from "./GrantStore.ts"
 import { JobQueue } from "./JobQueue.ts"
 import type { Delivery } from "./JobQueue.ts"
+import * as Lifecycle from "./Lifecycle.ts"
 
 const isCreate = (type: string) => type === "nat.open" || type === "user.create" || type === "forward.open"
 
@@ -54,26 +51,19 @@ const storeRetry = Schedule.exponential("50 millis").pipe(Schedule.jittered, Sch
 export const handle = Effect.fn("JobRunner.handle")(function*(delivery: Delivery) {
   const settings = yield* EngineConfig
   const store = yield* GrantStore
-  const audit = yield* AuditLog
   const job = delivery.job
   const outcome: Outcome = yield* execute(job).pipe(
     Effect.retry(storeRetry),
     Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Retry", reason: `${error._tag}: ${error.message}` }))
   )
-  const now = yield* Clock.currentTimeMillis
   if (outcome._tag === "Done") {
     yield* store.completeJobs([job.id]).pipe(Effect.ignore)
     return yield* delivery.ack
   }
   if (isCreate(job.type) && (outcome._tag === "Failed" || delivery.attempt >= settings.provisionAttempts)) {
-    yield* audit.record({
-      at: now,
-      actor: "system",
-      action: "grant.provision-failed",
-      grantId: job.grantId,
-      details: { job: job.type, attempts: delivery.attempt, reason: outcome.reason }
-    })
-    const revoked = yield* Effect.result(revokeGrant(job.grantId, "failed", "system"))
+    const revoked = yield* Effect.result(
+      Lifecycle.provisionFailed(job.grantId, { job: job.type, attempts: delivery.attempt, reason: outcome.reason })
+    )
     if (revoked._tag === "Failure" && revoked.failure._tag === "StoreError") {
       return yield* delivery.retry(yield* retryDelay(settings, delivery.attempt))
     }
@@ -81,24 +71,11 @@ export const handle = Effect.fn("JobRunner.handle")(function*(delivery: Delivery
     return yield* delivery.ack
   }
   if (!isCreate(job.type)) {
-    const found = yield* store.get(job.grantId).pipe(Effect.orElseSucceed(() => Option.none()))
-    if (Option.isSome(found)) {
-      const attempts = found.value.progress.revokeAttempts + 1
-      const stuck = attempts >= settings.stuckAfterAttempts
-      if (stuck && !found.value.progress.revokeStuck) {
-        yield* audit.record({
-          at: now,
-          actor: "system",
-          action: "grant.revoke-stuck",
-          grantId: job.grantId,
-          details: { job: job.type, attempts, reason: outcome.reason }
-        })
-        yield* Effect.logWarning("revoke stuck; retrying forever").pipe(
-          Effect.annotateLogs({ grantId: job.grantId, job: job.type, attempts })
-        )
-      }
-      yield* recordProgress(job.grantId, { revokeAttempts: attempts, revokeStuck: stuck }).pipe(Effect.ignore)
-    }
+    yield* Lifecycle.recordRemovalFailure(job.grantId, {
+      job: job.type,
+      reason: outcome.reason,
+      stuckAfterAttempts: settings.stuckAfterAttempts
+    }).pipe(Effect.ignore)
   }
   return yield* delivery.retry(yield* retryDelay(settings, delivery.attempt))
 })

@@ -14,14 +14,16 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { AuditLog } from "./AuditLog.ts"
+import type { AuditAction } from "./AuditLog.ts"
 import { DeviceGateway } from "./DeviceGateway.ts"
-import { pathOf, recordProgress } from "./Executor.ts"
 import { isLive } from "./Grant.ts"
 import type { Grant } from "./Grant.ts"
 import { GrantStore } from "./GrantStore.ts"
+import { recordProgress } from "./Lifecycle.ts"
 import { RegionalGateway } from "./RegionalGateway.ts"
 import { DeviceDirectory, RegionDirectory } from "./Topology.ts"
 import type { Device, Region } from "./Topology.ts"
+import { pathOf } from "./internal/executor/regionJobs.ts"
 
 /**
  * What one reconciler pass changed.
@@ -38,7 +40,7 @@ export interface ReconcileReport {
   readonly unreachable: ReadonlyArray<string>
 }
 
-const correction = (action: string, grantId: string | null, details: Record<string, string | number>) =>
+const correction = (action: AuditAction, grantId: string | null, details: Record<string, string | number>) =>
   Effect.gen(function*() {
     const audit = yield* AuditLog
     yield* audit.record({ at: yield* Clock.currentTimeMillis, actor: "system", action, grantId, details })
@@ -165,7 +167,6 @@ export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function*
     if (grant.state !== "revoking" || grant.progress.deviceGone) continue
     const present = grant.kind === "access" ? users.has(grant.username) : forwards.has(grant.id)
     if (!present) {
-      yield* store.wipeDeviceSecret(grant.id)
       yield* recordProgress(grant.id, { deviceGone: true })
       confirmed++
     }

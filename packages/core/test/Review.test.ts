@@ -22,7 +22,8 @@ import * as References from "effect/References"
 import { DeviceGateway } from "../src/DeviceGateway.ts"
 import * as EngineConfig from "../src/EngineConfig.ts"
 import { InvalidRequest } from "../src/Errors.ts"
-import { ExecutorOptions, execute } from "../src/Executor.ts"
+import { execute } from "../src/Executor.ts"
+import { ExecutorFaults } from "../src/testing/ExecutorFaults.ts"
 import * as Facade from "../src/Facade.ts"
 import type { Grant } from "../src/Grant.ts"
 import { Grants } from "../src/Grants.ts"
@@ -344,7 +345,7 @@ describe("review: subtle behaviour verified correct", () => {
         const open = jobFor("nat.open", grant, clock.now())
         const paused = yield* Effect.forkChild(
           execute(open).pipe(
-            Effect.provideService(ExecutorOptions, {
+            Effect.provideService(ExecutorFaults, {
               fencing: true,
               idempotentRemove: true,
               beforeAct: () => Deferred.succeed(reached, undefined).pipe(Effect.andThen(Deferred.await(gate)))

@@ -39,7 +39,8 @@ import * as References from "effect/References"
 import * as fc from "fast-check"
 import { DeviceGateway } from "../DeviceGateway.ts"
 import type { DeviceForwardSpec, DeviceUserSpec } from "../DeviceGateway.ts"
-import { ExecutorOptions, execute } from "../Executor.ts"
+import { execute } from "../Executor.ts"
+import { ExecutorFaults } from "./ExecutorFaults.ts"
 import { sweepOnce } from "../ExpirySweep.ts"
 import * as Facade from "../Facade.ts"
 import { isLive, portHoldingStates } from "../Grant.ts"
@@ -243,7 +244,7 @@ class World {
     beforeAct: () => Effect.Effect<void> = () => Effect.void
   ): Effect.Effect<A, E, Facade.Services> {
     return effect.pipe(
-      Effect.provideService(ExecutorOptions, {
+      Effect.provideService(ExecutorFaults, {
         fencing: this.options.fencing ?? true,
         idempotentRemove: this.options.idempotentRemove ?? true,
         beforeAct
