@@ -14,15 +14,15 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as References from "effect/References"
 import { Grants } from "../src/Grants.ts"
-import * as Facade from "../src/Facade.ts"
+import * as Engine from "../src/Engine.ts"
 import { GrantStore } from "../src/GrantStore.ts"
 import type { Grant } from "../src/Grant.ts"
 import type { ActorId, DeviceId, GrantId, RegionId } from "../src/Ids.ts"
 import { provisionJobs, removalJobs } from "../src/Job.ts"
 import { JobQueue } from "../src/JobQueue.ts"
 import { runOnce } from "../src/JobRunner.ts"
-import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
-import * as MemoryRegionalGateway from "../src/MemoryRegionalGateway.ts"
+import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
+import * as MemoryRegionalGateway from "../src/testing/MemoryRegionalGateway.ts"
 import { relayOnce } from "../src/OutboxRelay.ts"
 import * as Policy from "../src/Policy.ts"
 import { makeTestGrant } from "../src/testing/fixtures.ts"
@@ -34,7 +34,7 @@ const actor: Policy.Actor = { id: "bench" as ActorId, roles: ["admin"] }
 
 const makeRuntime = () =>
   ManagedRuntime.make(
-    Facade.layer({
+    Engine.layer({
       regional: MemoryRegionalGateway.layer,
       device: MemoryDeviceGateway.layer,
       devices: [device],
@@ -106,7 +106,7 @@ const floorCycle = Effect.gen(function*() {
   yield* store.update({ grantId: current.id, expectedGeneration: current.generation, patch: { state: "revoked" }, jobs: () => [] })
 })
 
-const measure = async (label: string, cycle: Effect.Effect<void, unknown, Facade.Services>, iterations: number) => {
+const measure = async (label: string, cycle: Effect.Effect<void, unknown, Engine.Services>, iterations: number) => {
   const runtime = makeRuntime()
   await runtime.runPromise(Effect.forEach(Array.from({ length: 200 }), () => cycle, { discard: true })) // warm-up
   const latencies: Array<number> = []

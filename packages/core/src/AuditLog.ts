@@ -24,7 +24,9 @@ import { Timestamp } from "./Grant.ts"
  * - `grant.provision-failed` — a create could not succeed; the grant is revoked as `failed`;
  * - `grant.revoke-stuck` — a removal kept failing; it is retried forever and flagged;
  * - `reconciler.*` — the reconciler corrected a target (an orphan closed, a lost path re-opened);
- * - `device.bootstrap` — a pull-mode device was (re-)bootstrapped and its token rotated.
+ * - `device.bootstrap` — a pull-mode device was (re-)bootstrapped and its token rotated;
+ * - `queue.config-warning` — a queue backend found a setting that can lose jobs (Redis eviction);
+ * - `queue.dead-letter` — a queue backend gave up on a job and moved it aside.
  *
  * @category schemas
  * @since 0.2.0
@@ -41,7 +43,9 @@ export const AuditAction = Schema.Literals([
   "reconciler.path-reopened",
   "reconciler.user-removed",
   "reconciler.forward-closed",
-  "device.bootstrap"
+  "device.bootstrap",
+  "queue.config-warning",
+  "queue.dead-letter"
 ])
 /** @category models @since 0.2.0 */
 export type AuditAction = typeof AuditAction.Type

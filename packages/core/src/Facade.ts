@@ -14,17 +14,18 @@
  * Failures reject with the typed error instances (`InvalidRequest`, `PolicyDenied`,
  * `PortsExhausted`, `GrantNotFound`, …), so `instanceof` and `error._tag` both work.
  * Defaults: in-memory store, queue and audit log, role-based policy. Every default is a
- * layer that can be replaced (`@transient-access/adapter-store-postgres`, …).
+ * layer that can be replaced (`@transient-access/adapter-store-postgres`, …). The services
+ * come from `Engine.layer`, the composition root Effect users build on directly.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as AuditLog from "./AuditLog.ts"
 import type { IssuedCredentials } from "./Credentials.ts"
+import * as Engine from "./Engine.ts"
 import * as EngineConfig from "./EngineConfig.ts"
 import { sweepOnce } from "./ExpirySweep.ts"
 import type { Grant, GrantState } from "./Grant.ts"
@@ -32,39 +33,21 @@ import * as Grants from "./Grants.ts"
 import type { GrantRequestEncoded } from "./GrantRequest.ts"
 import { GrantNotFound, GrantStore } from "./GrantStore.ts"
 import type { StoreStats } from "./GrantStore.ts"
-import type { DeviceGateway } from "./DeviceGateway.ts"
 import { isId } from "./Ids.ts"
 import type { DeviceId, GrantId } from "./Ids.ts"
-import type { JobQueue } from "./JobQueue.ts"
-import * as MemoryGrantStore from "./MemoryGrantStore.ts"
-import * as MemoryJobQueue from "./MemoryJobQueue.ts"
 import * as Policy from "./Policy.ts"
-import * as PortAllocator from "./PortAllocator.ts"
 import { reconcileOnce } from "./Reconciler.ts"
 import type { ReconcileReport } from "./Reconciler.ts"
-import type { RegionalGateway } from "./RegionalGateway.ts"
-import * as Topology from "./Topology.ts"
 import * as Workers from "./Workers.ts"
 
 /**
- * How to build an SDK instance. `regional` and `device` are required; the rest defaults
- * to the embedded, in-memory implementations.
+ * How to build an SDK instance: the engine's options (`regional` and `device` are required;
+ * the rest defaults to the embedded, in-memory implementations) and the worker's name.
  *
  * @category models
  * @since 0.1.0
  */
-export interface TransientAccessOptions {
-  readonly regional: Layer.Layer<RegionalGateway, unknown>
-  readonly device: Layer.Layer<DeviceGateway, unknown>
-  /** Static inventory (or pass `directory`). */
-  readonly devices?: ReadonlyArray<Topology.Device>
-  readonly regions?: ReadonlyArray<Topology.Region>
-  readonly directory?: Layer.Layer<Topology.DeviceDirectory | Topology.RegionDirectory, unknown>
-  readonly store?: Layer.Layer<GrantStore, unknown>
-  readonly queue?: Layer.Layer<JobQueue, unknown>
-  readonly policy?: Layer.Layer<Policy.Policy, unknown>
-  readonly audit?: Layer.Layer<AuditLog.AuditLog, unknown>
-  readonly settings?: Partial<EngineConfig.EngineSettings>
+export interface TransientAccessOptions extends Engine.EngineOptions {
   /** Consumer name of this process's job runner (default: random). */
   readonly workerName?: string
 }
@@ -87,17 +70,7 @@ export type GrantInput = GrantRequestEncoded & {
  * @category models
  * @since 0.1.0
  */
-export type Services =
-  | Grants.Grants
-  | GrantStore
-  | JobQueue
-  | RegionalGateway
-  | DeviceGateway
-  | Topology.DeviceDirectory
-  | Topology.RegionDirectory
-  | Policy.Policy
-  | AuditLog.AuditLog
-  | PortAllocator.PortAllocator
+export type Services = Engine.Services
 
 /**
  * An SDK instance.
@@ -139,30 +112,6 @@ export interface TransientAccess {
 export const revealPassword = (credentials: IssuedCredentials): string => Redacted.value(credentials.password)
 
 /**
- * Builds the full layer of an SDK instance from the options.
- *
- * @category layers
- * @since 0.1.0
- */
-export const layer = (options: TransientAccessOptions): Layer.Layer<Services, unknown> => {
-  const directory = options.directory ??
-    Topology.layerStatic({ devices: options.devices ?? [], regions: options.regions ?? [] })
-  const base = Layer.mergeAll(
-    options.store ?? MemoryGrantStore.layerEphemeral,
-    options.queue ?? MemoryJobQueue.layer(),
-    options.regional,
-    options.device,
-    directory,
-    options.policy ?? Policy.layerRoles,
-    options.audit ?? AuditLog.layerMemory()
-  )
-  const engine = Layer.mergeAll(Grants.layer).pipe(Layer.provideMerge(PortAllocator.layer), Layer.provideMerge(base))
-  // `provideMerge`: the settings are in force for the layer's construction *and* for every
-  // effect run with its services (Grants, the workers, the relay read them at run time).
-  return engine.pipe(Layer.provideMerge(Layer.succeed(EngineConfig.EngineConfig, EngineConfig.make(options.settings))))
-}
-
-/**
  * Creates an SDK instance. Nothing is built until the first call.
  *
  * @category constructors
@@ -170,7 +119,7 @@ export const layer = (options: TransientAccessOptions): Layer.Layer<Services, un
  */
 export const createTransientAccess = (options: TransientAccessOptions): TransientAccess => {
   const settings = EngineConfig.make(options.settings)
-  const runtime = ManagedRuntime.make(layer(options))
+  const runtime = ManagedRuntime.make(Engine.layer(options))
   const run = <A, E>(effect: Effect.Effect<A, E, Services>): Promise<A> =>
     runtime.runPromise(effect.pipe(Effect.provideService(EngineConfig.EngineConfig, settings)))
   let workers: Fiber.Fiber<unknown, unknown> | undefined

@@ -1,6 +1,8 @@
 /**
- * Transient Access SDK core: domain schemas, ports, sagas, workers, in-memory adapters and
- * the Promise facade.
+ * Transient Access SDK core: domain schemas, ports, the grant lifecycle and sagas, workers,
+ * the embedded in-memory store, queue and audit log, the Effect composition root (`Engine`)
+ * and the Promise facade. Test doubles (in-memory gateways with fault controls), fault
+ * switches and the contract suites are in `@transient-access/core/testing`.
  *
  * @since 0.1.0
  */
@@ -8,9 +10,9 @@ export * as AuditLog from "./AuditLog.ts"
 export * as Cidr from "./Cidr.ts"
 export * as Credentials from "./Credentials.ts"
 export * as DeviceGateway from "./DeviceGateway.ts"
+export * as Engine from "./Engine.ts"
 export * as EngineConfig from "./EngineConfig.ts"
 export * as Errors from "./Errors.ts"
-export * as Executor from "./Executor.ts"
 export * as ExpirySweep from "./ExpirySweep.ts"
 export * as Facade from "./Facade.ts"
 export * as Grant from "./Grant.ts"
@@ -21,11 +23,10 @@ export * as Ids from "./Ids.ts"
 export * as Job from "./Job.ts"
 export * as JobQueue from "./JobQueue.ts"
 export * as JobRunner from "./JobRunner.ts"
-export * as MemoryDeviceGateway from "./MemoryDeviceGateway.ts"
+export * as Lifecycle from "./Lifecycle.ts"
 export * as MemoryGrantStore from "./MemoryGrantStore.ts"
 export * as MemoryJobQueue from "./MemoryJobQueue.ts"
 export * as MemoryPullStore from "./MemoryPullStore.ts"
-export * as MemoryRegionalGateway from "./MemoryRegionalGateway.ts"
 export * as OutboxRelay from "./OutboxRelay.ts"
 export * as Policy from "./Policy.ts"
 export * as PortAllocator from "./PortAllocator.ts"
@@ -58,9 +59,6 @@ export type { Grant as GrantModel, GrantPatch, GrantState, Target } from "./Gran
 export type { GrantStore as GrantStoreService, NewGrant, StoreStats } from "./GrantStore.ts"
 export type { Job as JobModel } from "./Job.ts"
 export type { DeadLetter, Delivery, JobQueue as JobQueueService } from "./JobQueue.ts"
-export type { MemoryDeviceGatewayControl } from "./MemoryDeviceGateway.ts"
-export type { MemoryJobQueueControl } from "./MemoryJobQueue.ts"
-export type { MemoryRegionalGatewayControl } from "./MemoryRegionalGateway.ts"
 export type { NatPath, RegionalGateway as RegionalGatewayService } from "./RegionalGateway.ts"
 export type { Device, DeviceDirectory, Region, RegionDirectory } from "./Topology.ts"
-export type { Services } from "./Facade.ts"
+export type { EngineOptions, Services } from "./Engine.ts"

@@ -8,12 +8,12 @@ import { InvalidRequest, PortsExhausted } from "../src/Errors.ts"
 import { Grants } from "../src/Grants.ts"
 import type { GrantResult } from "../src/Grants.ts"
 import { GrantStore, IdempotencyConflict } from "../src/GrantStore.ts"
-import * as Facade from "../src/Facade.ts"
+import * as Engine from "../src/Engine.ts"
 import type { ActorId, DeviceId, RegionId } from "../src/Ids.ts"
 import { JobQueue } from "../src/JobQueue.ts"
 import { runOnce } from "../src/JobRunner.ts"
-import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
-import * as MemoryRegionalGateway from "../src/MemoryRegionalGateway.ts"
+import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
+import * as MemoryRegionalGateway from "../src/testing/MemoryRegionalGateway.ts"
 import { relayOnce } from "../src/OutboxRelay.ts"
 import * as Policy from "../src/Policy.ts"
 import { PolicyDenied } from "../src/Policy.ts"
@@ -24,7 +24,7 @@ const device: Device = { id: "router-1" as DeviceId, regionId: region.id, tunnel
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const viewer: Policy.Actor = { id: "victor" as ActorId, roles: ["viewer"] }
 
-const TestLayer = Facade.layer({
+const TestLayer = Engine.layer({
   regional: MemoryRegionalGateway.layer,
   device: MemoryDeviceGateway.layer,
   devices: [device],

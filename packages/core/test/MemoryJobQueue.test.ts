@@ -10,8 +10,8 @@ import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { Job } from "../src/Job.ts"
 import { JobQueue } from "../src/JobQueue.ts"
-import * as MemoryJobQueue from "../src/MemoryJobQueue.ts"
-import { MemoryJobQueueControl } from "../src/MemoryJobQueue.ts"
+import * as MemoryJobQueue from "../src/testing/MemoryJobQueueControl.ts"
+import { MemoryJobQueueControl } from "../src/testing/MemoryJobQueueControl.ts"
 import * as JobQueueSuite from "../src/testing/JobQueueSuite.ts"
 
 JobQueueSuite.suite("MemoryJobQueue", MemoryJobQueue.layer({ leaseMs: 400 }), {

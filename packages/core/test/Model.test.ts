@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
+import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
 import * as ModelTest from "../src/testing/ModelTest.ts"
 
 const numRuns = Number(process.env.TA_MODEL_RUNS ?? 200)

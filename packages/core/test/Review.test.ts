@@ -4,7 +4,7 @@
  * The first six tests are regression tests of problems the review found (each failed before
  * its fix: reconciler vs. a concurrent provisioning, the secret wiped before progress was
  * recorded, force-revoke leaving its artifacts, a server revision ahead of the store, and
- * Facade.layer settings not in force at run time). The rest pin subtle behaviour that was
+ * Engine.layer settings not in force at run time). The rest pin subtle behaviour that was
  * checked and found correct (including the forward fence: open disabled, enable after the
  * locked re-check).
  *
@@ -22,20 +22,20 @@ import * as References from "effect/References"
 import { DeviceGateway } from "../src/DeviceGateway.ts"
 import * as EngineConfig from "../src/EngineConfig.ts"
 import { InvalidRequest } from "../src/Errors.ts"
-import { execute } from "../src/Executor.ts"
+import { execute } from "../src/internal/executor/execute.ts"
 import { ExecutorFaults } from "../src/testing/ExecutorFaults.ts"
-import * as Facade from "../src/Facade.ts"
+import * as Engine from "../src/Engine.ts"
 import type { Grant } from "../src/Grant.ts"
 import { Grants } from "../src/Grants.ts"
 import { GrantStore, StoreError } from "../src/GrantStore.ts"
 import type { ActorId, DeviceId, GrantId, RegionId } from "../src/Ids.ts"
 import { jobFor } from "../src/Job.ts"
 import { runOnce } from "../src/JobRunner.ts"
-import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
-import { MemoryDeviceGatewayControl } from "../src/MemoryDeviceGateway.ts"
+import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
+import { MemoryDeviceGatewayControl } from "../src/testing/MemoryDeviceGateway.ts"
 import * as MemoryGrantStore from "../src/MemoryGrantStore.ts"
-import * as MemoryRegionalGateway from "../src/MemoryRegionalGateway.ts"
-import { MemoryRegionalGatewayControl } from "../src/MemoryRegionalGateway.ts"
+import * as MemoryRegionalGateway from "../src/testing/MemoryRegionalGateway.ts"
+import { MemoryRegionalGatewayControl } from "../src/testing/MemoryRegionalGateway.ts"
 import { relayOnce } from "../src/OutboxRelay.ts"
 import type * as Policy from "../src/Policy.ts"
 import { reconcileDevice, reconcileRegion } from "../src/Reconciler.ts"
@@ -82,7 +82,7 @@ const harness = (options: HarnessOptions = {}) =>
     const regional = yield* MemoryRegionalGateway.make()
     const devices = yield* MemoryDeviceGateway.make()
     const wrapped = options.device === undefined ? devices.gateway : options.device(devices.gateway)
-    return Facade.layer({
+    return Engine.layer({
       regional: Layer.succeed(RegionalGateway, options.regional === undefined ? regional.gateway : options.regional(regional.gateway)),
       device: Layer.succeed(DeviceGateway, wrapped),
       devices: [device],
@@ -95,7 +95,7 @@ const harness = (options: HarnessOptions = {}) =>
     )
   })
 
-type Env = Facade.Services | MemoryRegionalGatewayControl | MemoryDeviceGatewayControl
+type Env = Engine.Services | MemoryRegionalGatewayControl | MemoryDeviceGatewayControl
 
 /** Runs `body` against a fresh harness on a manual clock. */
 const scenario = <A, E>(
@@ -280,7 +280,7 @@ describe("review: demonstrated problems", () => {
       })))
 })
 
-describe("review: Facade.layer settings", () => {
+describe("review: Engine.layer settings", () => {
   // FINDING 5 (high for Effect users, and it weakens the model test): `Facade.layer` feeds
   // `EngineConfig` to layer construction only (`Layer.provide`), but every saga reads
   // `EngineConfig` at run time (`Grants.grant`, `JobRunner.handle`, `relayOnce`, …), where it
@@ -292,7 +292,7 @@ describe("review: Facade.layer settings", () => {
   // settings on every `run`, but not to users of its exposed `runtime`.)
   // Correct: the settings given to `Facade.layer` are the ones in force at run time
   // (`Layer.provideMerge` the EngineConfig layer and add `EngineConfig` to `Services`).
-  it.effect("a maxTtlMs lowered through Facade.layer is enforced", () =>
+  it.effect("a maxTtlMs lowered through Engine.layer is enforced", () =>
     Effect.gen(function*() {
       const sdk = yield* harness({ settings: { maxTtlMs: 60 * 60_000 } })
       const result = yield* Grants.use((grants) => grants.grant(admin, { ...request, ttlSeconds: 2 * 3600 })).pipe(
@@ -303,7 +303,7 @@ describe("review: Facade.layer settings", () => {
       assert.isTrue(Option.isSome(result) && result.value instanceof InvalidRequest, "a 2 h grant was accepted under a 1 h maxTtlMs")
     }))
 
-  it.effect("the settings given to Facade.layer are in force at run time", () =>
+  it.effect("the settings given to Engine.layer are in force at run time", () =>
     Effect.gen(function*() {
       const sdk = yield* harness({ settings: { provisionAttempts: 6, stuckAfterAttempts: 4 } })
       const inForce = yield* Effect.provide(Effect.gen(function*() {

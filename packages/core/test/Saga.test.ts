@@ -9,15 +9,16 @@ import { AuditLog } from "../src/AuditLog.ts"
 import { DeviceGateway } from "../src/DeviceGateway.ts"
 import { GrantStateConflict } from "../src/Errors.ts"
 import { sweepOnce } from "../src/ExpirySweep.ts"
+import * as Engine from "../src/Engine.ts"
 import * as Facade from "../src/Facade.ts"
 import { Grants } from "../src/Grants.ts"
 import { GrantStore } from "../src/GrantStore.ts"
 import type { ActorId, DeviceId, GrantId, RegionId } from "../src/Ids.ts"
 import { runOnce } from "../src/JobRunner.ts"
-import * as MemoryDeviceGateway from "../src/MemoryDeviceGateway.ts"
-import { MemoryDeviceGatewayControl } from "../src/MemoryDeviceGateway.ts"
-import * as MemoryRegionalGateway from "../src/MemoryRegionalGateway.ts"
-import { MemoryRegionalGatewayControl } from "../src/MemoryRegionalGateway.ts"
+import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
+import { MemoryDeviceGatewayControl } from "../src/testing/MemoryDeviceGateway.ts"
+import * as MemoryRegionalGateway from "../src/testing/MemoryRegionalGateway.ts"
+import { MemoryRegionalGatewayControl } from "../src/testing/MemoryRegionalGateway.ts"
 import { relayOnce } from "../src/OutboxRelay.ts"
 import type * as Policy from "../src/Policy.ts"
 import { reconcileOnce } from "../src/Reconciler.ts"
@@ -29,7 +30,7 @@ const device: Device = { id: "router-1" as DeviceId, regionId: region.id, tunnel
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const request = { deviceId: "router-1", accessType: "ssh", permission: "full", source: "198.51.100.0/24", ttlSeconds: 3600 }
 
-const TestLayer = Facade.layer({
+const TestLayer = Engine.layer({
   regional: MemoryRegionalGateway.layer,
   device: MemoryDeviceGateway.layer,
   devices: [device],

@@ -39,10 +39,10 @@ import * as References from "effect/References"
 import * as fc from "fast-check"
 import { DeviceGateway } from "../DeviceGateway.ts"
 import type { DeviceForwardSpec, DeviceUserSpec } from "../DeviceGateway.ts"
-import { execute } from "../Executor.ts"
+import { execute } from "../internal/executor/execute.ts"
 import { ExecutorFaults } from "./ExecutorFaults.ts"
 import { sweepOnce } from "../ExpirySweep.ts"
-import * as Facade from "../Facade.ts"
+import * as Engine from "../Engine.ts"
 import { isLive, portHoldingStates } from "../Grant.ts"
 import type { Grant } from "../Grant.ts"
 import { Grants } from "../Grants.ts"
@@ -50,9 +50,9 @@ import { GrantStore } from "../GrantStore.ts"
 import type { ActorId, DeviceId, RegionId } from "../Ids.ts"
 import { JobQueue } from "../JobQueue.ts"
 import { handle, runOnce } from "../JobRunner.ts"
-import * as MemoryDeviceGateway from "../MemoryDeviceGateway.ts"
-import * as MemoryJobQueue from "../MemoryJobQueue.ts"
-import * as MemoryRegionalGateway from "../MemoryRegionalGateway.ts"
+import * as MemoryDeviceGateway from "./MemoryDeviceGateway.ts"
+import * as MemoryJobQueue from "./MemoryJobQueueControl.ts"
+import * as MemoryRegionalGateway from "./MemoryRegionalGateway.ts"
 import { relayOnce } from "../OutboxRelay.ts"
 import * as Policy from "../Policy.ts"
 import { reconcileOnce } from "../Reconciler.ts"
@@ -151,7 +151,7 @@ class World {
   delayNextCreate = 0
   paused: Array<Paused> = []
   grantIds: Array<string> = []
-  runtime!: ManagedRuntime.ManagedRuntime<Facade.Services, unknown>
+  runtime!: ManagedRuntime.ManagedRuntime<Engine.Services, unknown>
   regional!: MemoryRegionalGateway.MemoryRegionalGatewayControl["Service"]
   device!: Omit<ModelDevice, "devices" | "gateway">
   devices: ReadonlyArray<Device> = devices
@@ -201,7 +201,7 @@ class World {
       enableForward: (device, grantId) =>
         world.issue(device, "forward enable", grantId, inner.enableForward(device, grantId), false)
     }
-    const layer = Facade.layer({
+    const layer = Engine.layer({
       regional: Layer.succeed(RegionalGateway, regionalParts.gateway),
       device: Layer.succeed(DeviceGateway, wrapped),
       devices: this.devices,
@@ -240,9 +240,9 @@ class World {
 
   /** The run's executor options, clock and silence, with an optional pause point. */
   provide<A, E>(
-    effect: Effect.Effect<A, E, Facade.Services>,
+    effect: Effect.Effect<A, E, Engine.Services>,
     beforeAct: () => Effect.Effect<void> = () => Effect.void
-  ): Effect.Effect<A, E, Facade.Services> {
+  ): Effect.Effect<A, E, Engine.Services> {
     return effect.pipe(
       Effect.provideService(ExecutorFaults, {
         fencing: this.options.fencing ?? true,
@@ -254,7 +254,7 @@ class World {
     )
   }
 
-  run<A, E>(effect: Effect.Effect<A, E, Facade.Services>): Promise<A> {
+  run<A, E>(effect: Effect.Effect<A, E, Engine.Services>): Promise<A> {
     return this.runtime.runPromise(this.provide(effect))
   }
 

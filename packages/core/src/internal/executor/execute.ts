@@ -15,16 +15,16 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { DeviceGateway } from "./DeviceGateway.ts"
-import { GrantStore } from "./GrantStore.ts"
-import type { Job } from "./Job.ts"
-import { RegionalGateway } from "./RegionalGateway.ts"
-import { DeviceDirectory, RegionDirectory } from "./Topology.ts"
-import { runDeviceJob } from "./internal/executor/deviceJobs.ts"
-import { Faults } from "./internal/executor/faults.ts"
-import { done, failed, retry } from "./internal/executor/outcome.ts"
-import type { Step } from "./internal/executor/outcome.ts"
-import { runRegionJob } from "./internal/executor/regionJobs.ts"
+import { DeviceGateway } from "../../DeviceGateway.ts"
+import { GrantStore } from "../../GrantStore.ts"
+import type { Job } from "../../Job.ts"
+import { RegionalGateway } from "../../RegionalGateway.ts"
+import { DeviceDirectory, RegionDirectory } from "../../Topology.ts"
+import { runDeviceJob } from "./deviceJobs.ts"
+import { Faults } from "./faults.ts"
+import { done, failed, retry } from "./outcome.ts"
+import type { Step } from "./outcome.ts"
+import { runRegionJob } from "./regionJobs.ts"
 
 /**
  * What became of a job run.
@@ -36,7 +36,7 @@ import { runRegionJob } from "./internal/executor/regionJobs.ts"
  * @category models
  * @since 0.1.0
  */
-export type { Outcome } from "./internal/executor/outcome.ts"
+export type { Outcome } from "./outcome.ts"
 
 /** A stale revision or a lost compare-and-set reloads the grant and decides again, this many times. */
 const rounds = 4
