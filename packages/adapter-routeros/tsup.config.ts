@@ -1,3 +1,3 @@
 import { packageConfig } from "../../tsup.shared.ts"
 
-export default packageConfig(["src/index.ts", "src/testing/index.ts"])
+export default packageConfig()

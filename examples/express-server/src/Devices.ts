@@ -1,10 +1,11 @@
 /**
  * The device side of the wiring, all from `@transient-access/adapter-routeros`: its API push
- * gateway (`layerApi`, node-routeros) for `push` devices and its pull gateway (`layerPull`
- * over one `PullChannel`) for `pull` devices, behind one `DeviceGateway` (`ModeGateway`).
- * The channel keeps its state (device tokens, pending commands, check-ins) in the
- * `PullStore` it is given — the configured store's — so tokens and pending commands survive
- * a restart and any number of server processes can share the devices.
+ * gateway (`ApiTransport.layer`, node-routeros) for `push` devices and its pull gateway
+ * (`PullGateway.layer` over one `PullChannel`) for `pull` devices, behind one
+ * `DeviceGateway` (`ModeGateway`). The channel keeps its state (device tokens, pending
+ * commands, check-ins) in the `PullStore` it is given — the configured store's — so tokens
+ * and pending commands survive a restart and any number of server processes can share the
+ * devices.
  * The same code drives real routers and the in-process simulators: only the inventory and
  * the credentials differ.
  *
@@ -14,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { type ApiTransport, layerApi, layerPull, makePullChannel, PullChannel } from "@transient-access/adapter-routeros"
+import { ApiTransport, PullChannel, PullGateway } from "@transient-access/adapter-routeros"
 import type { DeviceGateway, GrantStore, PullStore, Topology } from "@transient-access/core"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -60,10 +61,10 @@ export interface Devices {
  */
 export const makeDevices = (options: DeviceOptions): Devices => {
   let built: PullChannel.PullChannel["Service"] | undefined
-  const push = Layer.unwrap(Effect.map(options.credentials, (credentials) => layerApi({ credentials, tls: options.tls })))
-  const pull = Layer.unwrap(Effect.map(makePullChannel, (channel) => {
+  const push = Layer.unwrap(Effect.map(options.credentials, (credentials) => ApiTransport.layer({ credentials, tls: options.tls })))
+  const pull = Layer.unwrap(Effect.map(PullChannel.make, (channel) => {
     built = channel
-    return layerPull({ applyTimeoutMs: options.applyTimeoutMs }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))
+    return PullGateway.layer({ applyTimeoutMs: options.applyTimeoutMs }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))
   }))
   const channel = () => {
     if (built === undefined) throw new Error("the pull channel is built with the device layer: start the SDK first")

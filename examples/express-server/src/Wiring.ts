@@ -8,7 +8,8 @@
  */
 import type { ApiTransport } from "@transient-access/adapter-routeros"
 import type { SimulatorHandle } from "@transient-access/adapter-routeros/testing"
-import { PgAuditLog, PgGrantStore, PgliteStore, PgPullStore } from "@transient-access/adapter-store-postgres"
+import { PgClient, PgStore } from "@transient-access/adapter-store-postgres"
+import { PgliteStore } from "@transient-access/adapter-store-postgres/pglite"
 import {
   AuditLog,
   type Facade,
@@ -63,14 +64,15 @@ const storeLayers = (settings: Settings): StoreLayers => {
     case "memory":
       return { store: MemoryGrantStore.layer.pipe(Layer.provide(secrets)), audit: AuditLog.layerMemory(), pull: MemoryPullStore.layer }
     case "pglite": {
-      const store = PgliteStore.layerPglite(Option.isSome(settings.pgliteDir) ? { dataDir: settings.pgliteDir.value } : {}).pipe(
+      // one layer value for all three ports: built once, one database
+      const all = PgliteStore.layer(Option.isSome(settings.pgliteDir) ? { dataDir: settings.pgliteDir.value } : {}).pipe(
         Layer.provide(secrets)
       )
-      return { store, audit: PgAuditLog.layer.pipe(Layer.provide(store)), pull: PgPullStore.layer.pipe(Layer.provide(store)) }
+      return { store: all, audit: all, pull: all }
     }
     case "postgres": {
-      const store = PgGrantStore.layerConfig.pipe(Layer.provide(secrets))
-      return { store, audit: PgAuditLog.layer.pipe(Layer.provide(store)), pull: PgPullStore.layer.pipe(Layer.provide(store)) }
+      const all = PgStore.layer.pipe(Layer.provide(PgClient.layerConfig), Layer.provide(secrets))
+      return { store: all, audit: all, pull: all }
     }
   }
 }

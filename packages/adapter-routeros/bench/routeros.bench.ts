@@ -7,8 +7,8 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { Ids, Topology } from "@transient-access/core"
-import { ApiPool, apiMenuClient } from "../src/ApiTransport.ts"
-import { makeGateway } from "../src/RouterOsGateway.ts"
+import { ApiPool, apiMenuClient } from "../src/internal/apiPool.ts"
+import { makeMenuGateway } from "../src/internal/menuGateway.ts"
 import { startSimulator } from "../src/testing/index.ts"
 
 const seconds = Number(process.env.TA_BENCH_SECONDS ?? "3")
@@ -21,7 +21,7 @@ const device: Topology.Device = {
   mode: "push"
 }
 const pool = new ApiPool({ credentials: () => ({ user: "admin", password: Redacted.make("bench-pw") }) })
-const gateway = makeGateway((target) => apiMenuClient(pool, target))
+const gateway = makeMenuGateway((target) => apiMenuClient(pool, target))
 
 const measure = async (label: string, op: (index: number) => Promise<unknown>) => {
   await op(-1) // warm-up (connect, login)

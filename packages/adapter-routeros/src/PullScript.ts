@@ -1,7 +1,7 @@
 /**
- * Pull mode scripts: the bootstrap that installs the check-in, the check-in script itself
- * (reports the device's state, fetches its jobs over HTTPS, imports them), the job script of
- * a check-in response, and the parser of the report.
+ * Pull mode scripts: the bootstrap an operator installs once, the check-in script it
+ * installs (reports the device's state, fetches its jobs over HTTPS, imports them), and the
+ * parser of that report. The job scripts of check-in responses are rendered by `PullChannel`.
  *
  * The fence: the device keeps the last applied command sequence in `/system script`
  * `ta-seq`; a job script applies a command only if its sequence is newer, then records it,
@@ -14,27 +14,10 @@
  * @since 0.1.0
  */
 import * as Redacted from "effect/Redacted"
-import { type DeviceGateway, Grant, type Ids } from "@transient-access/core"
-import { defaultSchedulerPolicy, expiryRecord, forwardRecord, userRecord } from "./internal/records.ts"
+import { command, findWhere, quote, raw } from "./RosScript.ts"
+import { sequenceScript } from "./internal/jobScript.ts"
+import { defaultSchedulerPolicy } from "./internal/records.ts"
 import { parseDateTime } from "./internal/rosTime.ts"
-import { command, findWhere, forwardExpiryScript, quote, raw, userExpiryScript } from "./RosScript.ts"
-import { forwardSchedulerName, schedulerComment, userSchedulerName } from "./RouterOsGateway.ts"
-
-/**
- * A queued device command (rendered at check-in time, with the device's clock).
- *
- * @category models
- * @since 0.1.0
- */
-export type PullCommand =
-  | { readonly _tag: "CreateUser"; readonly spec: DeviceGateway.DeviceUserSpec; readonly group: string }
-  | { readonly _tag: "EnableUser"; readonly username: string }
-  | { readonly _tag: "RemoveUser"; readonly username: string }
-  | { readonly _tag: "OpenForward"; readonly forward: DeviceGateway.DeviceForwardSpec; readonly dstAddress: string }
-  | { readonly _tag: "EnableForward"; readonly grantId: Ids.GrantId }
-  | { readonly _tag: "CloseForward"; readonly grantId: Ids.GrantId }
-  /** Nothing to apply (e.g. a create whose password is gone): logs `note` on the device, still consumes the sequence. */
-  | { readonly _tag: "Skip"; readonly note: string }
 
 /**
  * What a device reports at check-in.
@@ -59,87 +42,7 @@ export interface CheckInReport {
   readonly schedulers: ReadonlyArray<{ readonly name: string; readonly comment: string }>
 }
 
-const seqScript = "ta-seq"
 const jobFile = "ta-job.rsc"
-
-const ifAbsent = (menu: ReadonlyArray<string>, field: string, value: string, body: string): string =>
-  `:if ([:len [/${menu.join(" ")} find where ${field}=${quote(value)}]] = 0) do={ ${body} }`
-
-const scheduleAdd = (name: string, tag: string, at: number, script: string, deviceOffset: number, iso: boolean): string =>
-  ifAbsent(["system", "scheduler"], "name", name, command(["system", "scheduler"], "add", expiryRecord({
-    name,
-    comment: schedulerComment(tag, at),
-    at,
-    deviceOffset,
-    iso,
-    policy: defaultSchedulerPolicy,
-    script
-  })))
-
-/**
- * Renders one command as script text (idempotent on the device).
- *
- * @category constructors
- * @since 0.1.0
- */
-export const renderCommand = (cmd: PullCommand, deviceOffset: number, iso: boolean): string => {
-  switch (cmd._tag) {
-    case "CreateUser": {
-      const { spec } = cmd
-      const tag = Grant.artifactTag(spec.grantId)
-      const schedule = userSchedulerName(spec.username)
-      return [
-        scheduleAdd(schedule, tag, spec.expiresAt, userExpiryScript(spec.username, schedule), deviceOffset, iso),
-        ifAbsent(["user"], "name", spec.username, command(["user"], "add", userRecord(spec, cmd.group)))
-      ].join("; ")
-    }
-    case "EnableUser":
-      return command(["user"], "set", { disabled: "no" }, [findWhere("name", cmd.username)])
-    case "RemoveUser":
-      return userExpiryScript(cmd.username, userSchedulerName(cmd.username))
-    case "OpenForward": {
-      const { forward } = cmd
-      const tag = Grant.artifactTag(forward.grantId)
-      const schedule = forwardSchedulerName(forward.grantId)
-      return [
-        scheduleAdd(schedule, tag, forward.expiresAt, forwardExpiryScript(tag, schedule), deviceOffset, iso),
-        // one dst-nat rule per listen port: skipped when any rule holds the port (ours included);
-        // added disabled (the device fence): enabled only by a later EnableForward (a newer sequence)
-        ifAbsent(["ip", "firewall", "nat"], "dst-port", String(forward.listenPort), command(["ip", "firewall", "nat"], "add", forwardRecord(forward, cmd.dstAddress)))
-      ].join("; ")
-    }
-    case "EnableForward":
-      return command(["ip", "firewall", "nat"], "set", { disabled: "no" }, [findWhere("comment", Grant.artifactTag(cmd.grantId))])
-    case "CloseForward": {
-      const tag = Grant.artifactTag(cmd.grantId)
-      return forwardExpiryScript(tag, forwardSchedulerName(cmd.grantId))
-    }
-    case "Skip":
-      return `:log warning ${quote(cmd.note)}`
-  }
-}
-
-/**
- * The job script of a check-in response: each command guarded by its sequence number.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const renderJobScript = (
-  commands: ReadonlyArray<{ readonly sequence: number; readonly command: PullCommand }>,
-  deviceOffset: number,
-  iso: boolean
-): string => {
-  const lines = [`:local applied [:tonum [/system script get [find where name=${quote(seqScript)}] source]]`]
-  for (const { command: cmd, sequence } of [...commands].sort((a, b) => a.sequence - b.sequence)) {
-    if (!Number.isSafeInteger(sequence) || sequence < 1) throw new Error(`invalid sequence ${sequence}`)
-    lines.push(
-      `:if ($applied < ${sequence}) do={ ${renderCommand(cmd, deviceOffset, iso)}; ` +
-        `${command(["system", "script"], "set", { source: String(sequence) }, [findWhere("name", seqScript)])} }`
-    )
-  }
-  return `${lines.join("\n")}\n`
-}
 
 const collect = (variable: string, menu: ReadonlyArray<string>, field: string, pattern: string, fields: ReadonlyArray<string>): string => {
   const path = `/${menu.join(" ")}`
@@ -155,8 +58,8 @@ const collect = (variable: string, menu: ReadonlyArray<string>, field: string, p
  */
 export const renderCheckInScript = (options: { readonly url: string; readonly token: Redacted.Redacted<string> }): string =>
   [
-    `:if ([:len [/system script find where name=${quote(seqScript)}]] = 0) do={ ${command(["system", "script"], "add", { name: seqScript, source: "0" })} }`,
-    `:local r ("seq=" . [/system script get [find where name=${quote(seqScript)}] source] . "&date=" . [/system clock get date] . "&time=" . [/system clock get time] . "&users=")`,
+    `:if ([:len [/system script find where name=${quote(sequenceScript)}]] = 0) do={ ${command(["system", "script"], "add", { name: sequenceScript, source: "0" })} }`,
+    `:local r ("seq=" . [/system script get [find where name=${quote(sequenceScript)}] source] . "&date=" . [/system clock get date] . "&time=" . [/system clock get time] . "&users=")`,
     collect("r", ["user"], "name", "^ta-", ["name", "comment", "disabled", "group"]),
     `:set r ($r . "&nat=")`,
     collect("r", ["ip", "firewall", "nat"], "comment", "^ta:", ["comment", "dst-port", "src-address", "to-addresses", "to-ports", "disabled"]),

@@ -10,7 +10,9 @@
  * unchanged is not confirmed ([??], notes §4.2), so the SDK's own values are ASCII.
  *
  * Commands are built from argument records (`command(["user"], "add", { name })`), never by
- * concatenating input into script text.
+ * concatenating input into script text. The SDK renders every script it sends or installs
+ * with this module; it is public so that operators building their own RouterOS scripts get
+ * the same escaping.
  *
  * @since 0.1.0
  */
@@ -81,30 +83,3 @@ export const command = (
  * @since 0.1.0
  */
 export const findWhere = (field: string, value: string): Arg => raw(`[find where ${field}=${quote(value)}]`)
-
-/**
- * The device-side expiry script of a user: disable, log out every session, remove the user,
- * remove this scheduler entry [DESIGN "Dead on time"; DOC A2 request-logout].
- *
- * @category constructors
- * @since 0.1.0
- */
-export const userExpiryScript = (username: string, schedulerName: string): string =>
-  [
-    command(["user"], "disable", {}, [findWhere("name", username)]),
-    command(["user", "active"], "request-logout", {}, [findWhere("name", username)]),
-    command(["user"], "remove", {}, [findWhere("name", username)]),
-    command(["system", "scheduler"], "remove", {}, [findWhere("name", schedulerName)])
-  ].join("; ")
-
-/**
- * The device-side expiry script of a forward: remove the NAT rule and this scheduler entry.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const forwardExpiryScript = (tag: string, schedulerName: string): string =>
-  [
-    command(["ip", "firewall", "nat"], "remove", {}, [findWhere("comment", tag)]),
-    command(["system", "scheduler"], "remove", {}, [findWhere("name", schedulerName)])
-  ].join("; ")

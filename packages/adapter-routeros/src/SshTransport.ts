@@ -15,198 +15,36 @@
  * Host keys: pass `hostVerifier` to pin each device's key; without it any key is accepted
  * (acceptable only inside a trusted management VPN).
  *
+ * Lifecycle: connections are opened on first use and closed when the scope of `make` (the
+ * layer's scope) ends. There is no `layerConfig`: host keys are pinned per device, which an
+ * environment variable cannot express; build the options in code and use `layer`.
+ *
  * @since 0.1.0
  */
-import { randomBytes } from "node:crypto"
-import * as net from "node:net"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import ssh2 from "ssh2"
-import { DeviceGateway, type TargetError, type Topology } from "@transient-access/core"
-import { ConnectionPool } from "./internal/ConnectionPool.ts"
-import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, reasonOfMessage } from "./MenuClient.ts"
-import { type Arg, command, quote, raw } from "./RosScript.ts"
-import { type GatewayOptions, layerFromPool } from "./RouterOsGateway.ts"
+import type * as Scope from "effect/Scope"
+import { DeviceGateway } from "@transient-access/core"
+import { makePooledGateway } from "./internal/menuGateway.ts"
+import { SshPool, sshMenuClient } from "./internal/sshPool.ts"
+import type { SshOptions } from "./internal/sshPool.ts"
+
+export type { SshOptions } from "./internal/sshPool.ts"
 
 /**
- * Options of the SSH transport.
- *
- * @category models
- * @since 0.1.0
- */
-export interface SshOptions extends GatewayOptions {
-  readonly credentials: (device: Topology.Device) => { readonly user: string; readonly password: Redacted.Redacted<string> }
-  /** Host to connect to (default: the device's tunnel address). */
-  readonly host?: (device: Topology.Device) => string
-  /** Port (default `device.ports.ssh`). */
-  readonly port?: (device: Topology.Device) => number
-  /** Verifies the device's host key (`ssh2` `hostVerifier`); default: accept any. */
-  readonly hostVerifier?: (device: Topology.Device, key: Buffer) => boolean
-  /** Deadline of every call, including connect (default 10 s). */
-  readonly callTimeoutMs?: number
-}
-
-/**
- * Parses `print terse` output: one item per line, flags (`X` = disabled), `name=value` tokens.
+ * The `DeviceGateway` service over SSH (CLI); its connections are closed when the scope ends.
  *
  * @category constructors
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const parseTerse = (output: string): ReadonlyArray<Record<string, string>> =>
-  output.split(/\r?\n/).filter((line) => /^\s*\d+\s/.test(line)).map((line) => {
-    const row: Record<string, string> = { disabled: "false" }
-    for (const token of line.trim().split(/\s+/).slice(1)) {
-      const eq = token.indexOf("=")
-      if (eq === -1) {
-        if (token.includes("X")) row.disabled = "true"
-        continue
-      }
-      row[token.slice(0, eq)] = token.slice(eq + 1)
-    }
-    return row
-  })
-
-const escapeRegex = (text: string) => text.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")
-
-const whereArg = (where: Selector): Arg =>
-  where.match === "eq"
-    ? raw(`where ${where.field}=${quote(where.value)}`)
-    : raw(`where ${where.field}~${quote(`^${escapeRegex(where.value)}`)}`)
-
-const selector = (where: Selector): Arg => raw(`[find ${(whereArg(where) as { raw: string }).raw}]`)
-
-class SshConnection {
-  alive = true
-  readonly client: ssh2.Client
-  constructor(client: ssh2.Client) {
-    this.client = client
-  }
-}
-
-/**
- * A pool of one SSH connection per device.
- *
- * @category models
- * @since 0.1.0
- */
-export class SshPool {
-  private readonly connections = new ConnectionPool<SshConnection>()
-  private readonly options: SshOptions
-
-  constructor(options: SshOptions) {
-    this.options = options
-  }
-
-  private get deadline(): number {
-    return this.options.callTimeoutMs ?? 10_000
-  }
-
-  private connect(device: Topology.Device): Promise<SshConnection> {
-    const key = device.id as string
-    const credentials = this.options.credentials(device)
-    const client = new ssh2.Client()
-    const socket = net.connect({ host: this.options.host?.(device) ?? device.tunnelAddress, port: this.options.port?.(device) ?? device.ports.ssh, noDelay: true })
-    socket.on("error", () => {}) // reported through the ssh2 client
-    const connection = new SshConnection(client)
-    const pending = new Promise<SshConnection>((resolve, reject) => {
-      const drop = (error: Error) => {
-        connection.alive = false
-        this.connections.forget(key, pending)
-        reject(error)
-      }
-      client.on("ready", () => resolve(connection))
-      client.on("error", drop) // an error listener is always attached: no crash on idle errors
-      client.on("close", () => drop(new Error("connection closed")))
-      client.connect({
-        sock: socket, // our own socket: TCP_NODELAY (exec round trips otherwise wait for delayed ACKs)
-        username: credentials.user,
-        password: Redacted.value(credentials.password),
-        readyTimeout: this.deadline,
-        hostVerifier: (hostKey: Buffer) => this.options.hostVerifier?.(device, hostKey) ?? true
-      })
-    })
-    return pending
-  }
-
-  private connection(device: Topology.Device): Promise<SshConnection> {
-    return this.connections.acquire(device.id, () => this.connect(device))
-  }
-
-  /** Runs a script; resolves to its output, or fails with the device's error text. */
-  run(device: Topology.Device, script: string): Effect.Effect<string, TargetError.DeviceGatewayError> {
-    const target = `device:${device.id}`
-    const sentinel = `ta-ok-${randomBytes(8).toString("hex")}`
-    const exec = async (): Promise<string> => {
-      const connection = await this.connection(device)
-      return new Promise<string>((resolve, reject) => {
-        connection.client.exec(`${script}\n:put ${quote(sentinel)}`, (error, stream) => {
-          if (error) {
-            connection.alive = false
-            return reject(error)
-          }
-          const chunks: Array<Buffer> = []
-          stream.on("data", (chunk: Buffer) => chunks.push(chunk))
-          stream.stderr.on("data", (chunk: Buffer) => chunks.push(chunk))
-          stream.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")))
-        })
-      })
-    }
-    return Effect.tryPromise({
-      try: () => exec(),
-      catch: (error) => deviceError("Unreachable", target, `ssh: ${error instanceof Error ? error.message : String(error)}`)
-    }).pipe(
-      Effect.timeoutOrElse({
-        duration: this.deadline,
-        orElse: () => Effect.fail(deviceError("Timeout", target, `no reply within ${this.deadline} ms`))
-      }),
-      Effect.flatMap((output) => {
-        if (output.includes(sentinel)) return Effect.succeed(output.replace(`${sentinel}`, ""))
-        const message = output.trim().split(/\r?\n/).pop() ?? "command failed"
-        return Effect.fail(deviceError(reasonOfMessage(message), target, message))
-      })
-    )
-  }
-
-  /** Closes every connection. */
-  async closeAll(): Promise<void> {
-    const all = this.connections.drain()
-    await Promise.all(all.map((pending) => pending.then((connection) => connection.client.end(), () => {})))
-  }
-}
-
-/**
- * The menu client of one device over SSH.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const sshMenuClient = (pool: SshPool, device: Topology.Device): MenuClient => {
-  const run = (script: string) => pool.run(device, script)
-  const list = (menu: Menu, where: Selector, fields: ReadonlyArray<string>) =>
-    run(command(menu, "print", { proplist: [where.field, ...fields].join(",") }, [raw("terse"), whereArg(where)])).pipe(
-      Effect.map(parseTerse)
-    )
-  return {
-    list,
-    add: (menu, attrs) => run(command(menu, "add", attrs)).pipe(Effect.asVoid),
-    update: (menu, where, attrs) => run(command(menu, "set", attrs, [selector(where)])).pipe(Effect.asVoid),
-    remove: (menu, where) => run(command(menu, "remove", {}, [selector(where)])).pipe(Effect.asVoid),
-    logout: (name) =>
-      run(command(["user", "active"], "request-logout", {}, [selector({ field: "name", value: name, match: "eq" })])).pipe(
-        Effect.asVoid
-      ),
-    clock: run(command(["system", "clock"], "print", {}, [raw("terse")])).pipe(
-      Effect.flatMap((output) => clockOfRow(`device:${device.id}`, parseTerse(output)[0]))
-    )
-  }
-}
+export const make = (options: SshOptions): Effect.Effect<DeviceGateway.DeviceGateway["Service"], never, Scope.Scope> =>
+  makePooledGateway(() => new SshPool(options), sshMenuClient, options)
 
 /**
  * The `DeviceGateway` over SSH (CLI). Connections are closed when the layer's scope ends.
  *
  * @category layers
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const layerSsh = (options: SshOptions): Layer.Layer<DeviceGateway.DeviceGateway> =>
-  layerFromPool(() => new SshPool(options), sshMenuClient, options)
+export const layer = (options: SshOptions): Layer.Layer<DeviceGateway.DeviceGateway> =>
+  Layer.effect(DeviceGateway.DeviceGateway, make(options))

@@ -7,14 +7,14 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { DeviceGateway } from "@transient-access/core"
 import { DeviceGatewaySuite } from "@transient-access/core/testing"
-import { layerApi } from "../src/ApiTransport.ts"
+import * as ApiTransport from "../src/ApiTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf, uniqueGrant, uniqueUser } from "./utils.ts"
 
 const sim = await startSimulator({ adminPassword, profile: "v7.18", sshPort: false })
 afterAll(() => sim.stop())
 const device = deviceOf(sim)
-const layer = layerApi({ credentials: adminCredentials })
+const layer = ApiTransport.layer({ credentials: adminCredentials })
 
 DeviceGatewaySuite.suite("RouterOS API push (simulator v7.18)", layer, {
   device,

@@ -7,7 +7,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { DeviceGateway } from "@transient-access/core"
-import { layerApi } from "../src/ApiTransport.ts"
+import * as ApiTransport from "../src/ApiTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf, uniqueGrant } from "./utils.ts"
 
@@ -32,5 +32,5 @@ describe("RouterOS inventory", () => {
       })
       const names = (yield* gateway.inventory(device)).users.map((user) => user.username).sort()
       assert.deepStrictEqual(names, ["ta-abcdefghijkl", "ta-tagged00001"])
-    }).pipe(Effect.provide(layerApi({ credentials: adminCredentials }))))
+    }).pipe(Effect.provide(ApiTransport.layer({ credentials: adminCredentials }))))
 })

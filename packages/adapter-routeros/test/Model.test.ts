@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { DeviceGateway, Grant } from "@transient-access/core"
 import { ModelTest } from "@transient-access/core/testing"
-import { layerApi } from "../src/ApiTransport.ts"
+import * as ApiTransport from "../src/ApiTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import type { Simulator } from "../src/testing/Simulator.ts"
 import { adminCredentials, adminPassword } from "./utils.ts"
@@ -35,7 +35,7 @@ describe("model: sagas over the RouterOS API adapter and simulator", () => {
       numRuns,
       maxCommands: 30,
       device: async (devices) => {
-        const runtime = ManagedRuntime.make(layerApi({ credentials: adminCredentials, callTimeoutMs: 3_000 }))
+        const runtime = ManagedRuntime.make(ApiTransport.layer({ credentials: adminCredentials, callTimeoutMs: 3_000 }))
         const gateway = await runtime.runPromise(DeviceGateway.DeviceGateway.use(Effect.succeed))
         const simOf = (deviceId: string) => simulators.get(deviceId)!
         return {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { RouterOSAPI } from "node-routeros"
-import { ApiPool } from "../src/ApiTransport.ts"
+import { ApiPool } from "../src/internal/apiPool.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf } from "./utils.ts"
 

@@ -9,7 +9,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { DeviceGateway } from "@transient-access/core"
-import { layerApi } from "../src/ApiTransport.ts"
+import * as ApiTransport from "../src/ApiTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf, uniqueGrant, uniqueUser } from "./utils.ts"
 
@@ -44,7 +44,7 @@ const ssh = (port: number, user: string, password: string, command: string) =>
 const sim = await startSimulator({ adminPassword, clock: "frozen" })
 afterAll(() => sim.stop())
 const device = deviceOf(sim)
-const layer = layerApi({ credentials: adminCredentials })
+const layer = ApiTransport.layer({ credentials: adminCredentials })
 const password = "Pw-ssh-0123456789abcXYZ"
 
 const issue = (permission: "full" | "read-only", options: { allowedAddress?: string; ttlMs?: number } = {}) =>

@@ -14,8 +14,10 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { DeviceGateway, GrantStore, PullStore } from "@transient-access/core"
 import { DeviceGatewaySuite, Fixtures } from "@transient-access/core/testing"
-import { PullChannel, layerPull } from "../src/PullChannel.ts"
-import { parseReport, renderJobScript } from "../src/PullScript.ts"
+import { renderJobScript } from "../src/internal/jobScript.ts"
+import * as PullChannel from "../src/PullChannel.ts"
+import * as PullGateway from "../src/PullGateway.ts"
+import { parseReport } from "../src/PullScript.ts"
 import { startPullHarness } from "./pullHarness.ts"
 import { uniqueGrant, uniqueUser } from "./utils.ts"
 
@@ -218,8 +220,8 @@ describe("pull mode over a shared PullStore (several processes, restarts)", () =
       yield* grantStore.insert(Fixtures.makeNewGrant(grant, { deviceSecret: Option.some(spec.password), jobs: () => [] }))
       yield* grantStore.wipeDeviceSecret(spec.grantId)
       // the bare pull gateway (no seeding): the grant exists, its device copy does not
-      const bare = layerPull({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
-        Layer.provide(Layer.succeed(PullChannel, harness.channel)),
+      const bare = PullGateway.layer({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
+        Layer.provide(Layer.succeed(PullChannel.PullChannel, harness.channel)),
         Layer.provide(Layer.succeed(GrantStore.GrantStore, grantStore))
       )
       const error = yield* Effect.flip(
@@ -249,8 +251,8 @@ describe("pull mode sequence numbers", () => {
         ...grantStore,
         nextDeviceSequence: (deviceId) => (replays-- > 0 ? Effect.succeed(stale) : grantStore.nextDeviceSequence(deviceId))
       })
-      const gateway = layerPull({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
-        Layer.provide(Layer.succeed(PullChannel, harness.channel)),
+      const gateway = PullGateway.layer({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
+        Layer.provide(Layer.succeed(PullChannel.PullChannel, harness.channel)),
         Layer.provide(Layer.succeed(GrantStore.GrantStore, rolledBack))
       )
       harness.pause(false)

@@ -5,14 +5,14 @@
 import { afterAll } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { DeviceGatewaySuite } from "@transient-access/core/testing"
-import { layerSsh } from "../src/SshTransport.ts"
+import * as SshTransport from "../src/SshTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf } from "./utils.ts"
 
 const sim = await startSimulator({ adminPassword, profile: "v7" })
 afterAll(() => sim.stop())
 
-DeviceGatewaySuite.suite("RouterOS SSH CLI (simulator v7)", layerSsh({ credentials: adminCredentials }), {
+DeviceGatewaySuite.suite("RouterOS SSH CLI (simulator v7)", SshTransport.layer({ credentials: adminCredentials }), {
   device: deviceOf(sim),
   probe: {
     usernames: () =>

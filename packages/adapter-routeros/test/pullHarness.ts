@@ -23,9 +23,10 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
-import { DeviceGateway, GrantStore, MemoryGrantStore, MemoryPullStore, PullStore, type Topology } from "@transient-access/core"
+import { DeviceGateway, GrantStore, Ids, MemoryGrantStore, MemoryPullStore, PullStore, type Topology } from "@transient-access/core"
 import { Fixtures } from "@transient-access/core/testing"
-import { PullChannel, layerPull, makePullChannel } from "../src/PullChannel.ts"
+import * as PullChannel from "../src/PullChannel.ts"
+import * as PullGateway from "../src/PullGateway.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import type { Simulator, SimulatorOptions } from "../src/testing/Simulator.ts"
 import { adminPassword, deviceOf } from "./utils.ts"
@@ -50,7 +51,7 @@ export interface PullHarness {
   readonly sim: Simulator
   readonly device: Topology.Device
   /** The channel the harness started with (serves check-ins unless `serveWith` changed it). */
-  readonly channel: PullChannel["Service"]
+  readonly channel: PullChannel.PullChannel["Service"]
   /** The gateway over `channel`. */
   readonly layer: Layer.Layer<DeviceGateway.DeviceGateway>
   /** The shared stores. */
@@ -58,11 +59,11 @@ export interface PullHarness {
   readonly url: string
   readonly checkIns: () => number
   /** A new channel over the same stores (another process, or this one restarted). */
-  readonly newChannel: () => Promise<PullChannel["Service"]>
+  readonly newChannel: () => Promise<PullChannel.PullChannel["Service"]>
   /** A gateway over `channel` (with the harness' grant/secret seeding). */
-  readonly gatewayOver: (channel: PullChannel["Service"]) => Layer.Layer<DeviceGateway.DeviceGateway>
+  readonly gatewayOver: (channel: PullChannel.PullChannel["Service"]) => Layer.Layer<DeviceGateway.DeviceGateway>
   /** Which channel answers the device's check-ins from now on. */
-  readonly serveWith: (channel: PullChannel["Service"]) => void
+  readonly serveWith: (channel: PullChannel.PullChannel["Service"]) => void
   /** Pauses / resumes the device's check-ins. */
   readonly pause: (paused: boolean) => void
   readonly stop: () => Promise<void>
@@ -83,12 +84,12 @@ const seedGrant = (store: GrantStore.GrantStore["Service"], device: Topology.Dev
   }).pipe(Effect.orDie)
 
 /** The pull gateway over `channel`, seeding each created user's grant and secret first. */
-const gatewayLayer = (channel: PullChannel["Service"], stores: Context.Context<Stores>): Layer.Layer<DeviceGateway.DeviceGateway> =>
+const gatewayLayer = (channel: PullChannel.PullChannel["Service"], stores: Context.Context<Stores>): Layer.Layer<DeviceGateway.DeviceGateway> =>
   Layer.effect(
     DeviceGateway.DeviceGateway,
     Effect.gen(function*() {
       const inner = Context.get(
-        yield* Layer.build(layerPull({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(Layer.provide(Layer.succeed(PullChannel, channel)))),
+        yield* Layer.build(PullGateway.layer({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))),
         DeviceGateway.DeviceGateway
       )
       const store = Context.get(stores, GrantStore.GrantStore)
@@ -103,21 +104,21 @@ export const startPullHarness = async (options: SimulatorOptions = {}, intervalM
   const tls = selfSigned()
   const storeRuntime = ManagedRuntime.make(Layer.merge(MemoryGrantStore.layerEphemeral, MemoryPullStore.layer))
   const stores = await storeRuntime.runPromise(Effect.context<Stores>())
-  const newChannel = () => Effect.runPromise(makePullChannel.pipe(Effect.provide(stores)))
+  const newChannel = () => Effect.runPromise(PullChannel.make.pipe(Effect.provide(stores)))
   const channel = await newChannel()
   let serving = channel
   let checkIns = 0
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    const match = /^\/v1\/devices\/([A-Za-z0-9._:-]+)\/checkin$/.exec(req.url ?? "")
+    const deviceId = /^\/v1\/devices\/([^/]+)\/checkin$/.exec(req.url ?? "")?.[1]
     const chunks: Array<Buffer> = []
     req.on("data", (chunk: Buffer) => chunks.push(chunk))
     req.on("end", () => {
-      if (req.method !== "POST" || !match) {
+      if (req.method !== "POST" || !Ids.isId(deviceId)) {
         res.writeHead(404).end()
         return
       }
       const request = { authorization: req.headers.authorization, body: Buffer.concat(chunks).toString("latin1") }
-      void Effect.runPromiseExit(serving.checkIn(match[1] as never, request)).then((exit) => {
+      void Effect.runPromiseExit(serving.checkIn(deviceId as Ids.DeviceId, request)).then((exit) => {
         checkIns++
         if (Exit.isSuccess(exit)) res.writeHead(200, { "content-type": "text/plain" }).end(exit.value)
         else res.writeHead(401).end()

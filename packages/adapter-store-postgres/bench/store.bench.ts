@@ -23,7 +23,7 @@ import pg from "pg"
 import { GrantStore, Job, SecretBox } from "@transient-access/core"
 import type { Ids } from "@transient-access/core"
 import { Fixtures } from "@transient-access/core/testing"
-import { PgGrantStore } from "../src/index.ts"
+import { PgClient, PgGrantStore } from "../src/index.ts"
 
 const url = process.env["TA_BENCH_DATABASE_URL"] ?? process.env["TA_TEST_DATABASE_URL"]
 const concurrency = Number(process.env["TA_BENCH_CONCURRENCY"] ?? 8)
@@ -73,7 +73,8 @@ const main = async (): Promise<void> => {
   const admin = new pg.Client({ connectionString: url })
   await admin.connect()
   const runtime = ManagedRuntime.make(
-    PgGrantStore.layer({ url: Redacted.make(url), schema, migrate: true, poolSize: concurrency + 2 }).pipe(
+    PgGrantStore.layer.pipe(
+      Layer.provide(PgClient.layer({ url: Redacted.make(url), schema, migrate: true, poolSize: concurrency + 2 })),
       Layer.provide(SecretBox.layer({ keys: [{ id: "bench", key: Redacted.make(new Uint8Array(randomBytes(32))) }], activeKeyId: "bench" })),
       Layer.orDie
     )

@@ -1,6 +1,6 @@
 /**
  * The core's `AuditLog` port on the store's `audit_events` table (same schema, same
- * connection as the grant store, through `PgDatabase`).
+ * connection as the grant store, through the `PgClient` in context).
  *
  * `record` never fails (the port says so): a write that fails is logged as a warning with
  * the event's action and grant id and dropped; `list` returns newest first and an empty
@@ -12,9 +12,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { AuditLog } from "@transient-access/core"
+import { connectionOf } from "./internal/connection.ts"
+import { DbInt } from "./internal/rows.ts"
 import { query } from "./internal/transaction.ts"
-import { PgDatabase } from "./PgGrantStore.ts"
-import { DbInt } from "./Rows.ts"
+import { PgClient } from "./PgClient.ts"
 
 const AuditRow = Schema.Struct({
   at_ms: DbInt,
@@ -28,15 +29,15 @@ const decodeRow = Schema.decodeUnknownEffect(AuditRow)
 const decodeEvent = Schema.decodeUnknownEffect(AuditLog.AuditEvent)
 
 /**
- * The audit log over the `PgDatabase` of a store layer.
+ * The audit log on the `PgClient` in context.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<AuditLog.AuditLog, never, PgDatabase> = Layer.effect(
+export const layer: Layer.Layer<AuditLog.AuditLog, never, PgClient> = Layer.effect(
   AuditLog.AuditLog,
   Effect.gen(function*() {
-    const { db, schema } = yield* PgDatabase
+    const { db, schema } = yield* connectionOf(yield* PgClient)
     const q = db.withSchema(schema)
     return AuditLog.AuditLog.of({
       record: (event) =>

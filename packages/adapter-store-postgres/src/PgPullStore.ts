@@ -1,6 +1,6 @@
 /**
  * The core's `PullStore` port on the store's database (same schema and connection as the
- * grant store, through `PgDatabase`; PostgreSQL or PGlite), so pull mode's tokens, pending
+ * grant store, through the `PgClient` in context; PostgreSQL or PGlite), so pull mode's tokens, pending
  * commands and check-ins are shared by every process and survive restarts.
  *
  * Tables (migration `0002_pull_store`): `pull_devices` (one row per device: token hash,
@@ -23,9 +23,10 @@ import * as Schema from "effect/Schema"
 import { sql } from "kysely"
 import type { RawBuilder } from "kysely"
 import { GrantStore, PullStore } from "@transient-access/core"
+import { connectionOf } from "./internal/connection.ts"
+import { DbInt } from "./internal/rows.ts"
 import { query } from "./internal/transaction.ts"
-import { PgDatabase } from "./PgGrantStore.ts"
-import { DbInt } from "./Rows.ts"
+import { PgClient } from "./PgClient.ts"
 
 const CommandRow = Schema.Struct({ sequence: DbInt, command: Schema.Unknown })
 const CheckInRow = Schema.Struct({
@@ -55,8 +56,8 @@ const decodeCommands = (rows: ReadonlyArray<unknown>) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgDatabase> = Effect.gen(function*() {
-  const { db, schema } = yield* PgDatabase
+export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient> = Effect.gen(function*() {
+  const { db, schema } = yield* connectionOf(yield* PgClient)
   const devices = sql.table(`${schema}.pull_devices`)
   const commands = sql.table(`${schema}.pull_commands`)
   const rows = <Row = unknown>(operation: string, statement: () => RawBuilder<Row>) =>
@@ -179,10 +180,10 @@ const parseJsonArray = (text: string) =>
   )
 
 /**
- * The pull store over the `PgDatabase` of a store layer (its schema must include migration
- * `0002_pull_store`; layers built with `migrate: true` and `PgliteStore` apply it).
+ * The pull store on the `PgClient` in context (its schema must include migration
+ * `0002_pull_store`; clients built with `migrate: true` and `PgliteClient` apply it).
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<PullStore.PullStore, never, PgDatabase> = Layer.effect(PullStore.PullStore, make)
+export const layer: Layer.Layer<PullStore.PullStore, never, PgClient> = Layer.effect(PullStore.PullStore, make)

@@ -16,16 +16,16 @@ import * as Option from "effect/Option"
 import { sql } from "kysely"
 import { AuditLog, Grants, GrantStore, Job, Policy, PortAllocator, PortsExhausted, Topology } from "@transient-access/core"
 import type { Grant, Ids } from "@transient-access/core"
-import { PgGrantStore } from "../src/index.ts"
+import type { Connection } from "../src/internal/connection.ts"
 import { Fixtures } from "@transient-access/core/testing"
 import { newGrant } from "./fixtures.ts"
-import { databaseUrl, dropSchema, freshSchema, pgStoreLayer, serverReachable } from "./utils.ts"
+import { databaseUrl, dropSchema, freshSchema, pgStoreLayer, rawDatabase, serverReachable } from "./utils.ts"
 
 const url = databaseUrl()
 const reachable = await serverReachable(url)
 const schema = freshSchema("concurrency")
 
-const countRows = (database: PgGrantStore.PgDatabase["Service"], table: string, where: ReturnType<typeof sql>) =>
+const countRows = (database: Connection, table: string, where: ReturnType<typeof sql>) =>
   Effect.promise(() =>
     sql<{ count: string }>`select count(*) as count from ${sql.table(`${database.schema}.${table}`)} where ${where}`
       .execute(database.db)
@@ -72,7 +72,7 @@ if (url !== undefined && reachable) {
         assert.strictEqual(new Set(successes.map((grant) => grant.endpoint.port)).size, 20)
         assert.strictEqual(failures.length, 30)
         for (const failure of failures) assert.instanceOf(failure, PortsExhausted)
-        const database = yield* PgGrantStore.PgDatabase
+        const database = yield* rawDatabase
         assert.strictEqual(yield* countRows(database, "grants", sql`region_id = ${region.id}`), 20)
         assert.strictEqual(
           yield* countRows(database, "outbox", sql`grant_id in (select id from ${sql.table(`${schema}.grants`)} where region_id = ${region.id})`),
@@ -102,7 +102,7 @@ if (url !== undefined && reachable) {
         assert.strictEqual(granted.length, 20)
         assert.strictEqual(new Set(granted.map((grant) => grant.endpoint.port)).size, 20)
         assert.strictEqual(outcomes.filter(Option.isNone).length, 30)
-        const database = yield* PgGrantStore.PgDatabase
+        const database = yield* rawDatabase
         assert.strictEqual(yield* countRows(database, "grants", sql`region_id = ${regionId}`), 20)
         assert.deepStrictEqual((yield* store.regionSnapshot(regionId)).revision, 20)
       }).pipe(Effect.provide(storeLayer)), 60_000)
@@ -145,7 +145,7 @@ if (url !== undefined && reachable) {
         assert.strictEqual(new Set(all).size, 1_000, "a grant was claimed twice")
         assert.isAbove(claimedA.length, 0, "the first claimer got no work")
         assert.isAbove(claimedB.length, 0, "the second claimer got no work")
-        const database = yield* PgGrantStore.PgDatabase
+        const database = yield* rawDatabase
         const grantsTable = sql.table(`${schema}.grants`)
         const regionList = sql.join(regions)
         assert.strictEqual(yield* countRows(database, "grants", sql`region_id in (${regionList}) and state = 'revoking' and generation = 2`), 1_000)

@@ -6,7 +6,7 @@ import { afterAll, describe, it } from "@effect/vitest"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { GrantStoreSuite } from "@transient-access/core/testing"
-import { PgGrantStore } from "../src/index.ts"
+import { PgClient, PgGrantStore } from "../src/index.ts"
 import { databaseUrl, dropSchema, freshSchema, pgDump, secretBoxLayer, serverReachable } from "./utils.ts"
 
 const url = databaseUrl()
@@ -14,7 +14,8 @@ const reachable = await serverReachable(url)
 const schema = freshSchema("suite")
 
 if (url !== undefined && reachable) {
-  const storeLayer = PgGrantStore.layer({ url: Redacted.make(url), schema, migrate: true, poolSize: 20 }).pipe(
+  const storeLayer = PgGrantStore.layer.pipe(
+    Layer.provide(PgClient.layer({ url: Redacted.make(url), schema, migrate: true, poolSize: 20 })),
     Layer.provide(secretBoxLayer)
   )
   GrantStoreSuite.suite("PgGrantStore (PostgreSQL)", storeLayer, { probe: { rawDump: pgDump(url, schema) } })

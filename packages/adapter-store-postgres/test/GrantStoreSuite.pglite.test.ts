@@ -8,11 +8,11 @@ import { Kysely } from "kysely"
 import { PGliteDialect } from "kysely-pglite-dialect"
 import { GrantStoreSuite } from "@transient-access/core/testing"
 import { PgGrantStore } from "../src/index.ts"
-import type { Rows } from "../src/index.ts"
-import { jsonDump, secretBoxLayer } from "./utils.ts"
+import type { Database } from "../src/internal/rows.ts"
+import { clientFromKysely, jsonDump, secretBoxLayer } from "./utils.ts"
 
-const db = new Kysely<Rows.Database>({ dialect: new PGliteDialect(new PGlite()) })
+const db = new Kysely<Database>({ dialect: new PGliteDialect(new PGlite()) })
 const schema = "transient_access"
-const storeLayer = PgGrantStore.layerFromKysely(db, { schema, migrate: true, locking: "process" }).pipe(Layer.provide(secretBoxLayer))
+const storeLayer = PgGrantStore.layer.pipe(Layer.provide(clientFromKysely(db, schema)), Layer.provide(secretBoxLayer))
 
 GrantStoreSuite.suite("PgliteStore (embedded)", storeLayer, { probe: { rawDump: jsonDump({ db, schema }) } })

@@ -6,7 +6,8 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { sql } from "kysely"
-import { Migrations, PgGrantStore } from "../src/index.ts"
+import { Migrations } from "../src/index.ts"
+import { kyselyFromPool, makePool } from "../src/internal/pool.ts"
 import { databaseUrl, dropSchema, freshSchema, serverReachable } from "./utils.ts"
 
 describe("schema names", () => {
@@ -32,7 +33,7 @@ if (url !== undefined && reachable) {
   describe("migrate (PostgreSQL)", () => {
     it.live("applies every migration once, concurrently and repeatedly, into the chosen schema", () =>
       Effect.gen(function*() {
-        const db = PgGrantStore.kyselyFromPool(PgGrantStore.makePool({ url: Redacted.make(url) }))
+        const db = kyselyFromPool(makePool({ url: Redacted.make(url) }))
         yield* Effect.addFinalizer(() => Effect.promise(() => db.destroy()))
         const results = yield* Effect.all([1, 2, 3].map(() => Migrations.migrate(db, { schema })), { concurrency: 3 })
         const applied = results.flatMap((result) => result.applied)

@@ -8,7 +8,7 @@
 import { afterAll, describe, it } from "@effect/vitest"
 import * as Layer from "effect/Layer"
 import { ModelTest } from "@transient-access/core/testing"
-import { PgliteStore } from "../src/index.ts"
+import { PgliteStore } from "../src/pglite/index.ts"
 import { databaseUrl, dropSchema, freshSchema, pgStoreLayer, secretBoxLayer, serverReachable } from "./utils.ts"
 
 const url = databaseUrl()
@@ -54,6 +54,6 @@ describe("core model test with PgliteStore (embedded)", () => {
       numRuns: Math.max(1, Math.floor(numRuns / 6)),
       maxCommands: 40,
       ...replay,
-      store: () => PgliteStore.layerPglite({ clock: "effect" }).pipe(Layer.provide(secretBoxLayer))
+      store: () => PgliteStore.layer({ clock: "effect" }).pipe(Layer.provide(secretBoxLayer))
     }), 600_000)
 })

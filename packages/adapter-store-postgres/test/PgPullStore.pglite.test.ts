@@ -9,12 +9,12 @@ import { Kysely, sql } from "kysely"
 import { PGliteDialect } from "kysely-pglite-dialect"
 import { PullStoreSuite } from "@transient-access/core/testing"
 import { PgGrantStore, PgPullStore } from "../src/index.ts"
-import type { Rows } from "../src/index.ts"
-import { secretBoxLayer } from "./utils.ts"
+import type { Database } from "../src/internal/rows.ts"
+import { clientFromKysely, secretBoxLayer } from "./utils.ts"
 
-const db = new Kysely<Rows.Database>({ dialect: new PGliteDialect(new PGlite()) })
+const db = new Kysely<Database>({ dialect: new PGliteDialect(new PGlite()) })
 const schema = "transient_access"
-const storeLayer = PgGrantStore.layerFromKysely(db, { schema, migrate: true, locking: "process" }).pipe(Layer.provide(secretBoxLayer))
+const storeLayer = PgGrantStore.layer.pipe(Layer.provideMerge(clientFromKysely(db, schema)), Layer.provide(secretBoxLayer))
 const rawDump = Effect.promise(async () => {
   const devices = await sql`select * from ${sql.table(`${schema}.pull_devices`)}`.execute(db)
   const commands = await sql`select * from ${sql.table(`${schema}.pull_commands`)}`.execute(db)

@@ -18,10 +18,10 @@ import * as fc from "fast-check"
 import { sql } from "kysely"
 import { GrantStore, Job } from "@transient-access/core"
 import type { Grant, Ids } from "@transient-access/core"
-import { PgGrantStore } from "../src/index.ts"
+import type { PgClient } from "../src/index.ts"
 import { Fixtures } from "@transient-access/core/testing"
 import { newGrant } from "./fixtures.ts"
-import { databaseUrl, dropSchema, freshSchema, pgliteStoreLayer, pgStoreLayer, serverReachable } from "./utils.ts"
+import { databaseUrl, dropSchema, freshSchema, pgliteStoreLayer, pgStoreLayer, rawDatabase, serverReachable } from "./utils.ts"
 
 type Operation =
   | { readonly _tag: "insert"; readonly port: number }
@@ -38,7 +38,7 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
 
 const rounds = fc.array(fc.array(operation, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 })
 
-const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore | PgGrantStore.PgDatabase, never>) =>
+const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore | PgClient.PgClient, never>) =>
   fc.asyncProperty(rounds, async (plan) => {
     const regionId = `region-${Fixtures.testSuffix()}` as Ids.RegionId
     const known: Array<Ids.GrantId> = []
@@ -88,9 +88,7 @@ const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore |
         }
       }))
     }
-    const database = await runtime.runPromise(Effect.gen(function*() {
-      return yield* PgGrantStore.PgDatabase
-    }))
+    const database = await runtime.runPromise(rawDatabase)
     const grants = await sql<{ id: string; port: number; state: string; revision: string }>`select id, port, state, revision
       from ${sql.table(`${database.schema}.grants`)} where region_id = ${regionId}`.execute(database.db)
     const holding = grants.rows.filter((row) => row.state !== "revoked").map((row) => row.port)
@@ -106,7 +104,7 @@ const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore |
     assert.deepStrictEqual(Object.fromEntries(actual), Object.fromEntries(expectedJobs))
   })
 
-const check = async (storeLayer: Layer.Layer<GrantStore.GrantStore | PgGrantStore.PgDatabase>, numRuns: number) => {
+const check = async (storeLayer: Layer.Layer<GrantStore.GrantStore | PgClient.PgClient>, numRuns: number) => {
   const runtime = ManagedRuntime.make(storeLayer)
   try {
     await fc.assert(property(runtime), { numRuns })

@@ -17,12 +17,11 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { sql } from "kysely"
 import { GrantStore, Job } from "@transient-access/core"
-import { PgGrantStore } from "../src/index.ts"
 import { Fixtures } from "@transient-access/core/testing"
 import { newGrant, password } from "./fixtures.ts"
 import { startInstance, unavailableReason } from "./pgInstance.ts"
 import type { PgInstance } from "./pgInstance.ts"
-import { pgStoreLayer } from "./utils.ts"
+import { pgStoreLayer, rawDatabase } from "./utils.ts"
 
 const reason = await unavailableReason()
 if (reason !== undefined && process.env["CI"] === "true") {
@@ -117,7 +116,7 @@ if (reason === undefined) {
 
         // Read everything back on a fresh store instance.
         const rows = yield* Effect.gen(function*() {
-          const database = yield* PgGrantStore.PgDatabase
+          const database = yield* rawDatabase
           const grants = yield* Effect.promise(() =>
             sql<{ id: string; state: string; generation: string }>`select id, state, generation from ${sql.table(`${schema}.grants`)}`
               .execute(database.db))

@@ -13,8 +13,11 @@ import { TestClock } from "effect/testing"
 import { GrantStore, Job } from "@transient-access/core"
 import type { Grant, Ids } from "@transient-access/core"
 import { PgGrantStore } from "../src/index.ts"
+import type { PgClient } from "../src/index.ts"
+import type { Connection } from "../src/internal/connection.ts"
 import { Fixtures } from "@transient-access/core/testing"
 import { newGrant, password } from "./fixtures.ts"
+import { rawDatabase } from "./utils.ts"
 
 const hour = 60 * 60 * 1000
 
@@ -23,7 +26,7 @@ const revokePatch = (now: number) => ({ state: "revoking" as const, revokeReason
 /** Registers the behaviour tests against `storeLayer`. */
 export const storeBehaviour = (
   name: string,
-  storeLayer: Layer.Layer<GrantStore.GrantStore | PgGrantStore.PgDatabase>,
+  storeLayer: Layer.Layer<GrantStore.GrantStore | PgClient.PgClient>,
   options: {
     /** Row locking: `withLiveGrant`'s callback runs inside the locking transaction (rolled back when it fails). */
     readonly transactionalUse: boolean
@@ -31,9 +34,9 @@ export const storeBehaviour = (
 ): void => {
   layer(storeLayer, { timeout: 60_000 })(name, (it) => {
     const store = GrantStore.GrantStore
-    const raw = <A>(f: (database: PgGrantStore.PgDatabase["Service"]) => Promise<A>) =>
+    const raw = <A>(f: (database: Connection) => Promise<A>) =>
       Effect.gen(function*() {
-        const database = yield* PgGrantStore.PgDatabase
+        const database = yield* rawDatabase
         return yield* Effect.promise(() => f(database))
       })
 

@@ -1,7 +1,8 @@
 /**
  * Test infrastructure: the shared PostgreSQL server's URL (fail under CI, skip otherwise when
  * absent), a fresh schema per test file, store layers with a two-key `SecretBox` ring, and
- * raw probes that read the database directly.
+ * raw probes that read the database directly (through the connection behind `PgClient`,
+ * which only the package's internals and its tests reach).
  */
 import { randomBytes } from "node:crypto"
 import { execFile } from "node:child_process"
@@ -10,11 +11,16 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { sql } from "kysely"
+import type { Kysely } from "kysely"
 import pg from "pg"
 import { SecretBox } from "@transient-access/core"
 import type { GrantStore } from "@transient-access/core"
-import { PgGrantStore, PgliteStore } from "../src/index.ts"
-import type { PgGrantStore as PgGrantStoreModule } from "../src/index.ts"
+import { PgClient, PgGrantStore } from "../src/index.ts"
+import { connectionOf, fromKysely } from "../src/internal/connection.ts"
+import type { Connection } from "../src/internal/connection.ts"
+import type { Database } from "../src/internal/rows.ts"
+import { PgliteClient } from "../src/pglite/index.ts"
+import type { MigrationError } from "../src/Migrations.ts"
 
 const execFileAsync = promisify(execFile)
 
@@ -63,9 +69,10 @@ export const secretBoxLayer = SecretBox.layer({ keys: keyRing.keys, activeKeyId:
 export const pgStoreLayer = (
   url: string,
   schema: string,
-  options: Partial<PgGrantStoreModule.ConnectionOptions> = {}
-): Layer.Layer<GrantStore.GrantStore | PgGrantStoreModule.PgDatabase> =>
-  PgGrantStore.layer({ url: Redacted.make(url), schema, clock: "effect", migrate: true, poolSize: 20, ...options }).pipe(
+  options: Partial<PgClient.ConnectionOptions> = {}
+): Layer.Layer<GrantStore.GrantStore | PgClient.PgClient> =>
+  PgGrantStore.layer.pipe(
+    Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), schema, clock: "effect", migrate: true, poolSize: 20, ...options })),
     Layer.provide(secretBoxLayer),
     Layer.orDie
   )
@@ -73,8 +80,24 @@ export const pgStoreLayer = (
 /** An in-memory PGlite store (Effect clock). */
 export const pgliteStoreLayer = (
   schema = "transient_access"
-): Layer.Layer<GrantStore.GrantStore | PgGrantStoreModule.PgDatabase> =>
-  PgliteStore.layerPglite({ schema, clock: "effect" }).pipe(Layer.provide(secretBoxLayer), Layer.orDie)
+): Layer.Layer<GrantStore.GrantStore | PgClient.PgClient> =>
+  PgGrantStore.layer.pipe(
+    Layer.provideMerge(PgliteClient.layer({ schema, clock: "effect" })),
+    Layer.provide(secretBoxLayer),
+    Layer.orDie
+  )
+
+/**
+ * A client over a kysely instance the test keeps (for probes on the same single connection
+ * as the store, PGlite): migrated, process locking, database clock.
+ */
+export const clientFromKysely = (db: Kysely<Database>, schema: string): Layer.Layer<PgClient.PgClient, MigrationError> =>
+  Layer.effect(PgClient.PgClient, fromKysely(db, { schema, migrate: true, locking: "process" }))
+
+/** The raw connection (kysely handle and schema) behind the `PgClient` of a store layer. */
+export const rawDatabase: Effect.Effect<Connection, never, PgClient.PgClient> = Effect.gen(function*() {
+  return yield* connectionOf(yield* PgClient.PgClient)
+})
 
 /** Drops a test schema. */
 export const dropSchema = async (url: string, schema: string): Promise<void> => {
@@ -99,7 +122,7 @@ export const pgDump = (url: string, schema: string): Effect.Effect<string> =>
   })
 
 /** Every row of every store table, as JSON (the raw probe where `pg_dump` cannot reach: PGlite). */
-export const jsonDump = (database: PgGrantStoreModule.PgDatabase["Service"]): Effect.Effect<string> =>
+export const jsonDump = (database: Pick<Connection, "db" | "schema">): Effect.Effect<string> =>
   Effect.promise(async () => {
     const tables = ["grants", "outbox", "regions", "device_sequences", "idempotency_keys", "audit_events"]
     const dump: Record<string, unknown> = {}

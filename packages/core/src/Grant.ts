@@ -229,18 +229,6 @@ export const isLive = (grant: Grant, now: number): boolean =>
   (grant.state === "pending" || grant.state === "active") && grant.expiresAt > now
 
 /**
- * Allowed state transitions (the store rejects anything else).
- *
- * @category guards
- * @since 0.1.0
- */
-export const canTransition = (from: GrantState, to: GrantState): boolean =>
-  from === to ||
-  (from === "pending" && (to === "active" || to === "revoking")) ||
-  (from === "active" && to === "revoking") ||
-  (from === "revoking" && to === "revoked")
-
-/**
  * The tag written into every artifact's comment: `ta:<grant id>`.
  *
  * @category constructors

@@ -34,7 +34,8 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
-import { applyPatch, canTransition, Grant, isLive, portHoldingStates } from "./Grant.ts"
+import { applyPatch, Grant, isLive, portHoldingStates } from "./Grant.ts"
+import { canTransition } from "./Lifecycle.ts"
 import type { GrantPatch, GrantState } from "./Grant.ts"
 import {
   GenerationConflict,

@@ -1,14 +1,16 @@
 /**
  * The RouterOS records the SDK writes for a grant — the user, the dst-nat rule, the expiry
- * scheduler entry — and the checks their inputs pass, shared by the push gateway
- * (`RouterOsGateway`) and the pull scripts (`PullScript`) so both write the same artifacts
- * and refuse the same inputs.
+ * scheduler entry with its name, comment and script — and the checks their inputs pass,
+ * shared by the push gateway (`menuGateway.ts`), the pull job scripts (`jobScript.ts`) and
+ * the pull gateway (`PullGateway`) so all write and read the same artifacts and refuse the
+ * same inputs.
  *
  * @since 0.2.0
  */
 import { isIP } from "node:net"
 import * as Redacted from "effect/Redacted"
 import { Credentials, type DeviceGateway, Grant } from "@transient-access/core"
+import { command, findWhere } from "../RosScript.ts"
 import { formatDate, formatTime } from "./rosTime.ts"
 
 /** Group per permission when none is configured. */
@@ -45,6 +47,43 @@ export const isOwnUser = (name: string, comment: string): boolean =>
   Grant.parseArtifactTag(comment) !== undefined || Credentials.isValidUsername(name)
 
 const withPrefix = (address: string): string => (address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`)
+
+/**
+ * The comment of an expiry entry: the artifact tag plus the exact control-plane expiry (the
+ * device only keeps seconds, in its own clock).
+ */
+export const schedulerComment = (tag: string, expiresAt: number): string => `${tag}|exp=${expiresAt}`
+
+/** Reads the exact expiry back from an expiry entry's comment. */
+export const expiryOfComment = (comment: string | undefined): number | undefined => {
+  const match = /\|exp=(\d+)$/.exec(comment ?? "")
+  return match ? Number(match[1]) : undefined
+}
+
+/** The expiry scheduler entry of a user. */
+export const userSchedulerName = (username: string): string => `ta-exp-${username}`
+
+/** The expiry scheduler entry of a forward. */
+export const forwardSchedulerName = (grantId: string): string => `ta-fwd-${grantId}`
+
+/**
+ * The device-side expiry script of a user: disable, log out every session, remove the user,
+ * remove this scheduler entry [DESIGN "Dead on time"; DOC A2 request-logout].
+ */
+export const userExpiryScript = (username: string, schedulerName: string): string =>
+  [
+    command(["user"], "disable", {}, [findWhere("name", username)]),
+    command(["user", "active"], "request-logout", {}, [findWhere("name", username)]),
+    command(["user"], "remove", {}, [findWhere("name", username)]),
+    command(["system", "scheduler"], "remove", {}, [findWhere("name", schedulerName)])
+  ].join("; ")
+
+/** The device-side expiry script of a forward: remove the NAT rule and this scheduler entry. */
+export const forwardExpiryScript = (tag: string, schedulerName: string): string =>
+  [
+    command(["ip", "firewall", "nat"], "remove", {}, [findWhere("comment", tag)]),
+    command(["system", "scheduler"], "remove", {}, [findWhere("name", schedulerName)])
+  ].join("; ")
 
 /** The `/user add` attributes of a grant's user (created disabled; the password in clear, for the transport only). */
 export const userRecord = (spec: DeviceGateway.DeviceUserSpec, group: string): Readonly<Record<string, string>> => ({

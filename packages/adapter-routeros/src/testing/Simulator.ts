@@ -155,21 +155,22 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       return fire()
     }
   }
-  const servers: Array<net.Server | ssh2.Server> = []
+  const closeNet = (server: net.Server) => () => new Promise<void>((resolve) => server.close(() => resolve()))
+  const closers: Array<() => Promise<void>> = []
   const api = await startApiServer(state, faults, { host, port: options.apiPort ?? 0 })
-  servers.push(api)
+  closers.push(closeNet(api))
   let apiSslPort: number | undefined
   if (options.apiTls !== undefined) {
     const apiSsl = await startApiServer(state, faults, { host, port: options.apiSslPort ?? 0, tls: options.apiTls })
-    servers.push(apiSsl)
+    closers.push(closeNet(apiSsl))
     apiSslPort = (apiSsl.address() as net.AddressInfo).port
   }
   let sshPort: number | undefined
   if (options.sshPort !== false) {
     const hostKey = ssh2.utils.generateKeyPairSync("ed25519").private
     const ssh = await startSshServer(state, interpreter, faults, { host, port: options.sshPort ?? 0, hostKey })
-    servers.push(ssh)
-    sshPort = (ssh.address() as net.AddressInfo).port
+    closers.push(ssh.close)
+    sshPort = ssh.port
   }
   const ticker = frozen ? undefined : setInterval(() => void fire(), 250)
   ticker?.unref()
@@ -187,7 +188,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     stop: async () => {
       if (ticker) clearInterval(ticker)
       faults.setOffline(true)
-      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+      await Promise.all(closers.map((close) => close()))
       await firing
     }
   }

@@ -19,7 +19,21 @@ import type { RouterState } from "./RouterState.ts"
 import type { Item } from "./Tables.ts"
 
 /**
- * Starts the SSH listener; resolves to the server and the port it listens on.
+ * A running SSH listener (the simulator's own handle, so that no `ssh2` type is part of the
+ * testing entry's declarations).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface SshListener {
+  /** The port it listens on. */
+  readonly port: number
+  /** Stops listening; resolves once the listener is closed. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Starts the SSH listener; resolves to its port and a way to close it.
  *
  * @category constructors
  * @since 0.1.0
@@ -29,7 +43,7 @@ export const startSshServer = (
   interpreter: CliInterpreter,
   faults: Faults,
   options: { readonly host: string; readonly port: number; readonly hostKey: string }
-): Promise<ssh2.Server> => {
+): Promise<SshListener> => {
   const clients = new Set<Connection>()
   const server = new ssh2.Server({ hostKeys: [options.hostKey] }, (client, info) => {
     if (faults.offline) {
@@ -114,6 +128,10 @@ export const startSshServer = (
   }
   return new Promise((resolve, reject) => {
     server.once("error", reject)
-    server.listen(options.port, options.host, () => resolve(server))
+    server.listen(options.port, options.host, () =>
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () => new Promise<void>((closed) => server.close(() => closed()))
+      }))
   })
 }

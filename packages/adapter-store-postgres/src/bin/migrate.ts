@@ -12,7 +12,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { defaultSchema, migrate } from "../Migrations.ts"
-import { kyselyFromPool, makePool } from "../PgGrantStore.ts"
+import { kyselyFromPool, makePool } from "../internal/pool.ts"
 
 const program = Effect.gen(function*() {
   const url = yield* Config.Redacted("TA_DATABASE_URL")

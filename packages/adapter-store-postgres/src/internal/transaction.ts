@@ -16,7 +16,7 @@ import * as Exit from "effect/Exit"
 import { sql } from "kysely"
 import type { IsolationLevel, Kysely } from "kysely"
 import type { GrantStore } from "@transient-access/core"
-import type { Database } from "../Rows.ts"
+import type { Database } from "./rows.ts"
 import { toStoreError } from "./errors.ts"
 
 /** A transaction that operations of the store instance `owner` join. */

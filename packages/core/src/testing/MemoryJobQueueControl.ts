@@ -9,18 +9,23 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { make, MemoryJobQueueControl } from "../internal/memoryJobQueue.ts"
+import * as Internal from "../internal/memoryJobQueue.ts"
+import { MemoryJobQueueControl } from "../internal/memoryJobQueue.ts"
 import type { Options } from "../internal/memoryJobQueue.ts"
 import { JobQueue } from "../JobQueue.ts"
 
+/**
+ * Builds an in-memory queue and its control. State lives as long as the returned values.
+ *
+ * @category testing
+ * @since 0.2.0
+ */
+export const make = (options: Options = {}): Effect.Effect<{
+  readonly queue: JobQueue["Service"]
+  readonly control: MemoryJobQueueControl["Service"]
+}> => Internal.make(options)
+
 export {
-  /**
-   * Builds an in-memory queue and its control. State lives as long as the returned values.
-   *
-   * @category testing
-   * @since 0.2.0
-   */
-  make,
   /**
    * Fault injection and inspection for the in-memory queue.
    *

@@ -20,3 +20,7 @@ export * as MemoryRegionalGateway from "./MemoryRegionalGateway.ts"
 export * as ModelTest from "./ModelTest.ts"
 export * as PullStoreSuite from "./PullStoreSuite.ts"
 export * as RegionalGatewaySuite from "./RegionalGatewaySuite.ts"
+// Types the test kit's declarations mention, at the top level so that declaration bundles
+// and callers can name them without reaching into a namespace.
+export type { PendingJob, PendingStatus } from "./MemoryJobQueueControl.ts"
+export type { MemoryJobQueueControl as MemoryJobQueueControlService } from "./MemoryJobQueueControl.ts"

@@ -8,9 +8,9 @@
  * found" as success and confirm absence by listing the target before recording it. What a
  * confirmation changes in the grant's state is decided by `Lifecycle`.
  *
- * The job families live in `internal/executor/` (region jobs, device jobs, outcomes).
- *
- * @since 0.1.0
+ * Internal: `JobRunner` is the public way to run jobs. The job families live beside this
+ * module (region jobs, device jobs, outcomes); the broken-variant switches are set from
+ * `testing/ExecutorFaults`.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"

@@ -1,6 +1,6 @@
 /**
- * The database tables as kysely sees them, and the Schema decoding of their rows into the
- * core's domain values. Every row read from the database passes through here; a row that
+ * Internal: the database tables as kysely sees them, and the Schema decoding of their rows
+ * into the core's domain values (not exported from any entry). Every row read from the database passes through here; a row that
  * does not decode is reported as `StoreError` with reason `Corrupt`.
  *
  * Times are stored as epoch milliseconds in `bigint` columns (`*_ms`), exactly as the core

@@ -1,12 +1,12 @@
 /**
  * The small menu-level contract both push transports implement (API over node-routeros,
  * CLI over SSH): list, add, update and remove items selected by one field, and log out a
- * user's sessions. The gateway logic (`RouterOsGateway`) is written once against it.
+ * user's sessions. The gateway logic (`menuGateway.ts`) is written once against it.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { parseDateTime } from "./internal/rosTime.ts"
+import { parseDateTime } from "./rosTime.ts"
 import { TargetError } from "@transient-access/core"
 
 type DeviceGatewayError = TargetError.DeviceGatewayError

@@ -1,6 +1,6 @@
 /**
  * The `DeviceGateway` operations for RouterOS, written once against a `MenuClient`
- * (API push or SSH CLI).
+ * (API push or SSH CLI); `ApiTransport` and `SshTransport` build their gateways with it.
  *
  * - `createUser`: first the device-side expiry entry (`/system scheduler`, named
  *   `ta-exp-<username>`, comment `ta:<grant>`) — so a user never exists without it — then the
@@ -25,68 +25,41 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
-import { defaultGroups, defaultSchedulerPolicy, expiryRecord, forwardRecord, forwardSpecProblem, isOwnUser, userRecord, userSpecProblem } from "./internal/records.ts"
-import { type MenuClient, deviceError, eq, prefix } from "./MenuClient.ts"
-import { forwardExpiryScript, userExpiryScript } from "./RosScript.ts"
+import { type MenuClient, deviceError, eq, prefix } from "./menuClient.ts"
+import {
+  defaultGroups,
+  defaultSchedulerPolicy,
+  expiryOfComment,
+  expiryRecord,
+  forwardExpiryScript,
+  forwardRecord,
+  forwardSchedulerName,
+  forwardSpecProblem,
+  isOwnUser,
+  schedulerComment,
+  userExpiryScript,
+  userRecord,
+  userSchedulerName,
+  userSpecProblem
+} from "./records.ts"
 
 /**
- * Options shared by every RouterOS transport.
+ * The options every push transport passes through (documented on `ApiTransport.ApiOptions`
+ * and `SshTransport.SshOptions`).
  *
  * @category models
  * @since 0.1.0
  */
 export interface GatewayOptions {
-  /**
-   * Group per permission (default `full` → `full`, `read-only` → `read`). MikroTik warns that
-   * even `read` includes `sensitive`, `reboot`…; a least-privilege custom group is documented
-   * in docs/adapter-routeros.md.
-   */
-  readonly groups?: Readonly<Record<Grant.Permission, string>>
-  /** Policy of the expiry scheduler entries (default `read,write,policy,test`). */
-  readonly schedulerPolicy?: string
+  readonly groups?: Readonly<Record<Grant.Permission, string>> | undefined
+  readonly schedulerPolicy?: string | undefined
 }
 
 const userMenu = ["user"]
 const schedulerMenu = ["system", "scheduler"]
 const natMenu = ["ip", "firewall", "nat"]
-
-/**
- * The comment of an expiry entry: the artifact tag plus the exact control-plane expiry (the
- * device only keeps seconds, in its own clock).
- *
- * @category constructors
- * @since 0.1.0
- */
-export const schedulerComment = (tag: string, expiresAt: number): string => `${tag}|exp=${expiresAt}`
-
-/**
- * Reads the exact expiry back from an expiry entry's comment.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const expiryOfComment = (comment: string | undefined): number | undefined => {
-  const match = /\|exp=(\d+)$/.exec(comment ?? "")
-  return match ? Number(match[1]) : undefined
-}
-
-/**
- * The expiry scheduler entry of a user.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const userSchedulerName = (username: string): string => `ta-exp-${username}`
-
-/**
- * The expiry scheduler entry of a forward.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const forwardSchedulerName = (grantId: string): string => `ta-fwd-${grantId}`
 
 /** A RouterOS boolean as printed (`true`/`false`, older `yes`/`no`). */
 const isYes = (value: string | undefined): boolean => value === "true" || value === "yes"
@@ -97,7 +70,7 @@ const isYes = (value: string | undefined): boolean => value === "true" || value 
  * @category constructors
  * @since 0.1.0
  */
-export const makeGateway = (
+export const makeMenuGateway = (
   clientFor: (device: Topology.Device) => MenuClient,
   options: GatewayOptions = {}
 ): DeviceGateway.DeviceGateway["Service"] => {
@@ -238,20 +211,17 @@ export const makeGateway = (
 }
 
 /**
- * A `DeviceGateway` layer over a connection pool that is closed when the layer's scope ends.
+ * The gateway service over a connection pool that is closed when the scope ends.
  *
- * @category layers
- * @since 0.1.0
+ * @category constructors
+ * @since 0.2.0
  */
-export const layerFromPool = <Pool extends { readonly closeAll: () => Promise<void> }>(
+export const makePooledGateway = <Pool extends { readonly closeAll: () => Promise<void> }>(
   makePool: () => Pool,
   clientFor: (pool: Pool, device: Topology.Device) => MenuClient,
   options: GatewayOptions
-): Layer.Layer<DeviceGateway.DeviceGateway> =>
-  Layer.effect(
-    DeviceGateway.DeviceGateway,
-    Effect.gen(function*() {
-      const pool = yield* Effect.acquireRelease(Effect.sync(makePool), (pool) => Effect.promise(() => pool.closeAll()))
-      return DeviceGateway.DeviceGateway.of(makeGateway((device) => clientFor(pool, device), options))
-    })
+): Effect.Effect<DeviceGateway.DeviceGateway["Service"], never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.sync(makePool), (pool) => Effect.promise(() => pool.closeAll())),
+    (pool) => DeviceGateway.DeviceGateway.of(makeMenuGateway((device) => clientFor(pool, device), options))
   )

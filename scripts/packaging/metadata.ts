@@ -1,0 +1,64 @@
+/**
+ * The manifest fields every published package carries and takes from one place: the root
+ * `package.json` (`license`, `engines`, `repository`, `homepage`, `bugs`), plus the
+ * `files` a tarball ships and the `publishConfig` derived from the package's `exports`
+ * (see `manifest.ts`). `pnpm sync:manifests` writes them; `pnpm check:packages` fails when
+ * a package's manifest has drifted from them.
+ */
+import { readManifest, derivePublishConfig } from "./manifest.ts"
+import type { RepositoryManifest } from "./manifest.ts"
+import { root } from "./workspace.ts"
+import type { WorkspacePackage } from "./workspace.ts"
+
+/**
+ * What a tarball ships besides `package.json` (which is always packed): the build, with
+ * source maps that embed their sources (`sourcesContent`), so `src/` stays out.
+ */
+export const shippedFiles: ReadonlyArray<string> = ["dist", "README.md", "LICENSE"]
+
+interface RootMetadata {
+  readonly license: string
+  readonly engines: { readonly node: string }
+  readonly repository: { readonly type: string; readonly url: string }
+  readonly homepage: string
+  readonly bugs: { readonly url: string }
+}
+
+const rootMetadata = (): RootMetadata => {
+  const manifest = readManifest(root) as RepositoryManifest & Partial<RootMetadata>
+  const { license, engines, repository, homepage, bugs } = manifest
+  if (license === undefined || engines === undefined || repository === undefined || homepage === undefined || bugs === undefined) {
+    throw new Error("the root package.json must define license, engines, repository, homepage and bugs")
+  }
+  return { license, engines, repository, homepage, bugs }
+}
+
+/** The fields a package's repository manifest must hold, with their values. */
+export const expectedFields = (pkg: WorkspacePackage): Readonly<Record<string, unknown>> => {
+  const metadata = rootMetadata()
+  const publishConfig = pkg.manifest.publishConfig ?? {}
+  const derived = derivePublishConfig(pkg.manifest)
+  return {
+    license: metadata.license,
+    repository: { ...metadata.repository, directory: pkg.directory },
+    homepage: `${metadata.homepage.replace(/#readme$/, "")}/tree/main/${pkg.directory}#readme`,
+    bugs: metadata.bugs,
+    engines: metadata.engines,
+    files: shippedFiles,
+    publishConfig: {
+      access: "public",
+      main: derived.main,
+      types: derived.types,
+      exports: derived.exports,
+      ...(publishConfig["bin"] === undefined ? {} : { bin: publishConfig["bin"] })
+    }
+  }
+}
+
+/** The keys of `expectedFields` whose current value differs (compared as JSON). */
+export const driftedFields = (pkg: WorkspacePackage): ReadonlyArray<string> => {
+  const current = pkg.manifest as unknown as Readonly<Record<string, unknown>>
+  return Object.entries(expectedFields(pkg))
+    .filter(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value))
+    .map(([key]) => key)
+}

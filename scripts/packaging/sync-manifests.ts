@@ -1,0 +1,56 @@
+/**
+ * `pnpm sync:manifests`: writes the derived fields (`metadata.ts`) into every published
+ * package's `package.json`, keeping every other field and the key order; new keys go
+ * after the key they belong with. `--check` writes nothing and exits 1 when a manifest
+ * has drifted, naming the package and the fields.
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { driftedFields, expectedFields } from "./metadata.ts"
+import { publishedPackages } from "./workspace.ts"
+
+/** Where a missing key goes: after the first of these keys that the manifest has. */
+const anchors: Readonly<Record<string, ReadonlyArray<string>>> = {
+  license: ["description", "version"],
+  repository: ["license"],
+  homepage: ["repository"],
+  bugs: ["homepage"],
+  engines: ["sideEffects", "type", "bugs"],
+  files: ["exports", "engines"],
+  publishConfig: ["files"]
+}
+
+const withFields = (
+  manifest: Readonly<Record<string, unknown>>,
+  fields: Readonly<Record<string, unknown>>
+): Record<string, unknown> => {
+  const entries = Object.entries(manifest).map(([key, value]): [string, unknown] => [key, key in fields ? fields[key] : value])
+  for (const [key, value] of Object.entries(fields)) {
+    if (key in manifest) continue
+    const anchor = (anchors[key] ?? []).find((candidate) => entries.some(([existing]) => existing === candidate))
+    const at = anchor === undefined ? entries.length : entries.findIndex(([existing]) => existing === anchor) + 1
+    entries.splice(at, 0, [key, value])
+  }
+  return Object.fromEntries(entries)
+}
+
+const check = process.argv.includes("--check")
+let drifted = 0
+for (const pkg of publishedPackages()) {
+  const fields = driftedFields(pkg)
+  if (fields.length === 0) continue
+  drifted++
+  if (check) {
+    console.error(`${pkg.directory}/package.json: ${fields.join(", ")} differ from what the root manifest and exports derive`)
+    continue
+  }
+  const file = join(pkg.path, "package.json")
+  const manifest = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>
+  writeFileSync(file, `${JSON.stringify(withFields(manifest, expectedFields(pkg)), null, 2)}\n`)
+  console.log(`${pkg.directory}/package.json: wrote ${fields.join(", ")}`)
+}
+if (check && drifted > 0) {
+  console.error("run `pnpm sync:manifests` and commit the result")
+  process.exit(1)
+}
+if (drifted === 0) console.log("every package manifest is in sync")
