@@ -20,6 +20,10 @@ export const packageConfig = () => {
     entry: { ...buildEntries(manifest) },
     format: ["esm", "cjs"],
     splitting: true,
+    // Let rollup turn the split ESM chunks into CommonJS: without it tsup converts them with
+    // sucrase, which also rewrites `a ?? (yield* b)` into a callback where `yield` is a
+    // syntax error (the CommonJS build of adapter-iptables did not load).
+    treeshake: true,
     dts: {
       entry: Object.fromEntries(entriesOf(manifest).map((entry) => [entry.bundleName, entry.source])),
       compilerOptions: { allowImportingTsExtensions: true }

@@ -53,6 +53,7 @@ export interface Command {
 export interface DerivedPublishConfig {
   readonly main: string
   readonly types: string
+  readonly typesVersions?: Readonly<Record<string, Readonly<Record<string, ReadonlyArray<string>>>>>
   readonly exports: Readonly<Record<string, unknown>>
 }
 
@@ -109,8 +110,9 @@ export const commandsOf = (manifest: RepositoryManifest): ReadonlyArray<Command>
 /**
  * The published `exports`, `main` and `types`: every entry conditioned per format, so that
  * `import` resolves `.js` typed by `.d.ts` and `require` resolves `.cjs` typed by `.d.cts`.
- * `main` / `types` serve resolvers that ignore `exports` (TypeScript's `node10`): the main
- * entry only.
+ * Resolvers that ignore `exports` (TypeScript's `node10`, `moduleResolution: node`) get the
+ * main entry through `main` / `types` and every other entry's declarations through
+ * `typesVersions`; the newer resolvers read `exports` and never look at either.
  */
 export const derivePublishConfig = (manifest: RepositoryManifest): DerivedPublishConfig => {
   const entries = entriesOf(manifest)
@@ -121,7 +123,11 @@ export const derivePublishConfig = (manifest: RepositoryManifest): DerivedPublis
     const entry = entries.find((candidate) => candidate.subpath === subpath)
     exports[subpath] = entry === undefined ? passthrough : { import: entry.esm, require: entry.cjs }
   }
-  return { main: main.cjs.default, types: main.cjs.types, exports }
+  const subpaths = entries.filter((entry) => entry.subpath !== ".")
+  const typesVersions = subpaths.length === 0
+    ? undefined
+    : { "*": Object.fromEntries(subpaths.map((entry) => [entry.subpath.replace(/^\.\//, ""), [entry.cjs.types]])) }
+  return { main: main.cjs.default, types: main.cjs.types, ...(typesVersions === undefined ? {} : { typesVersions }), exports }
 }
 
 /** The tsup entry map (`bundleName → source`) of every entry and command. */

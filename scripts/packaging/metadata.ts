@@ -1,6 +1,7 @@
 /**
  * The manifest fields every published package carries and takes from one place: the root
- * `package.json` (`license`, `engines`, `repository`, `homepage`, `bugs`), plus the
+ * `package.json` (`license`, `repository`, `homepage`, `bugs`), the packages' `engines`
+ * (`packageEngines`), plus the
  * `files` a tarball ships and the `publishConfig` derived from the package's `exports`
  * (see `manifest.ts`). `pnpm sync:manifests` writes them; `pnpm check:packages` fails when
  * a package's manifest has drifted from them.
@@ -16,9 +17,17 @@ import type { WorkspacePackage } from "./workspace.ts"
  */
 export const shippedFiles: ReadonlyArray<string> = ["dist", "README.md", "LICENSE"]
 
+/**
+ * The Node versions the built packages run on: 22.12, where `require()` of an ES module
+ * is unflagged — `effect` 4 is ESM-only, so the CommonJS builds load it that way (ESM
+ * consumers would do with 22.0, kysely's floor). The repository itself needs 22.18 (the
+ * root `engines`): the demo, the examples and the tests run `.ts` sources, which Node runs
+ * unflagged from 22.18.
+ */
+export const packageEngines = { node: ">=22.12" } as const
+
 interface RootMetadata {
   readonly license: string
-  readonly engines: { readonly node: string }
   readonly repository: { readonly type: string; readonly url: string }
   readonly homepage: string
   readonly bugs: { readonly url: string }
@@ -26,11 +35,11 @@ interface RootMetadata {
 
 const rootMetadata = (): RootMetadata => {
   const manifest = readManifest(root) as RepositoryManifest & Partial<RootMetadata>
-  const { license, engines, repository, homepage, bugs } = manifest
-  if (license === undefined || engines === undefined || repository === undefined || homepage === undefined || bugs === undefined) {
-    throw new Error("the root package.json must define license, engines, repository, homepage and bugs")
+  const { license, repository, homepage, bugs } = manifest
+  if (license === undefined || repository === undefined || homepage === undefined || bugs === undefined) {
+    throw new Error("the root package.json must define license, repository, homepage and bugs")
   }
-  return { license, engines, repository, homepage, bugs }
+  return { license, repository, homepage, bugs }
 }
 
 /** The fields a package's repository manifest must hold, with their values. */
@@ -43,12 +52,13 @@ export const expectedFields = (pkg: WorkspacePackage): Readonly<Record<string, u
     repository: { ...metadata.repository, directory: pkg.directory },
     homepage: `${metadata.homepage.replace(/#readme$/, "")}/tree/main/${pkg.directory}#readme`,
     bugs: metadata.bugs,
-    engines: metadata.engines,
+    engines: packageEngines,
     files: shippedFiles,
     publishConfig: {
       access: "public",
       main: derived.main,
       types: derived.types,
+      ...(derived.typesVersions === undefined ? {} : { typesVersions: derived.typesVersions }),
       exports: derived.exports,
       ...(publishConfig["bin"] === undefined ? {} : { bin: publishConfig["bin"] })
     }

@@ -1,13 +1,14 @@
 /**
  * `pnpm sync:manifests`: writes the derived fields (`metadata.ts`) into every published
  * package's `package.json`, keeping every other field and the key order; new keys go
- * after the key they belong with. `--check` writes nothing and exits 1 when a manifest
- * has drifted, naming the package and the fields.
+ * after the key they belong with; and copies the root `LICENSE` into every package (it
+ * ships in each tarball). `--check` writes nothing and exits 1 when a manifest or a
+ * `LICENSE` has drifted, naming the package and the fields.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { driftedFields, expectedFields } from "./metadata.ts"
-import { publishedPackages } from "./workspace.ts"
+import { publishedPackages, root } from "./workspace.ts"
 
 /** Where a missing key goes: after the first of these keys that the manifest has. */
 const anchors: Readonly<Record<string, ReadonlyArray<string>>> = {
@@ -35,8 +36,18 @@ const withFields = (
 }
 
 const check = process.argv.includes("--check")
+const license = readFileSync(join(root, "LICENSE"), "utf8")
 let drifted = 0
 for (const pkg of publishedPackages()) {
+  const licenseFile = join(pkg.path, "LICENSE")
+  if (!existsSync(licenseFile) || readFileSync(licenseFile, "utf8") !== license) {
+    drifted++
+    if (check) console.error(`${pkg.directory}/LICENSE differs from the root LICENSE`)
+    else {
+      writeFileSync(licenseFile, license)
+      console.log(`${pkg.directory}/LICENSE: copied from the root`)
+    }
+  }
   const fields = driftedFields(pkg)
   if (fields.length === 0) continue
   drifted++

@@ -34,6 +34,7 @@
  */
 import { Cidr, Ids, RegionalGateway, TargetError, type Topology } from "@transient-access/core"
 import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
@@ -41,6 +42,7 @@ import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import { CommandRunner } from "./CommandRunner.ts"
 import type { Backend, Change, Snapshot } from "./internal/backend.ts"
+import * as NetfilterSettings from "./internal/config.ts"
 import { cutFlows } from "./internal/conntrack.ts"
 import { gatewayError } from "./internal/errors.ts"
 import * as IptablesBackend from "./internal/iptablesBackend.ts"
@@ -245,3 +247,28 @@ export const layer = (
   options: NetfilterOptions
 ): Layer.Layer<RegionalGateway.RegionalGateway, TargetError.RegionalGatewayError, CommandRunner> =>
   Layer.effect(RegionalGateway.RegionalGateway, make(options))
+
+/**
+ * The gateway configured from Effect `Config` (the environment by default), with its
+ * command runner: local, or over SSH with a pinned host key.
+ *
+ * | key | meaning |
+ * | --- | --- |
+ * | `TA_NETFILTER_BACKEND` | `iptables` or `nftables` (default `nftables`) |
+ * | `TA_NETFILTER_PUBLIC_ADDRESS` | only DNAT/cut flows to this address (optional) |
+ * | `TA_NETFILTER_SNAT` | source-NAT to the region's tunnel address (default `true`) |
+ * | `TA_NETFILTER_SSH_HOST` | run the commands on this host over SSH (unset: locally) |
+ * | `TA_NETFILTER_SSH_PORT`, `TA_NETFILTER_SSH_USER` | SSH port (22) and user (`root`) |
+ * | `TA_NETFILTER_SSH_HOST_KEY` | the server's pinned key, `SHA256:…` (required with SSH) |
+ * | `TA_NETFILTER_SSH_PRIVATE_KEY` | private key text (`Redacted`); or `SSH_AUTH_SOCK` for an agent |
+ * | `TA_NETFILTER_SUDO` | prefix every command with `sudo -n` (default `false`) |
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerConfig: Layer.Layer<
+  RegionalGateway.RegionalGateway,
+  TargetError.RegionalGatewayError | Config.ConfigError
+> = Layer.unwrap(
+  Effect.map(NetfilterSettings.select, ({ options, runner }) => layer(options).pipe(Layer.provide(runner)))
+)

@@ -27,7 +27,7 @@ import * as Schedule from "effect/Schedule"
 import * as Semaphore from "effect/Semaphore"
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2"
 import { CommandError, type CommandResult, CommandRunner, withTimeout } from "./CommandRunner.ts"
-import { quoteArgv } from "./ShellQuote.ts"
+import { quoteArgv } from "./internal/shellQuote.ts"
 
 /**
  * Options of the SSH runner.

@@ -5,7 +5,5 @@
  * @since 0.1.0
  */
 export * as CommandRunner from "./CommandRunner.ts"
-export * as NetfilterConfig from "./NetfilterConfig.ts"
 export * as NetfilterGateway from "./NetfilterGateway.ts"
-export * as ShellQuote from "./ShellQuote.ts"
 export * as SshCommandRunner from "./SshCommandRunner.ts"

@@ -4,7 +4,7 @@
  * (OpenSSH's sshd inside the namespace). The probe reads `ta:` tags raw from
  * `iptables-save` / `nft list ruleset`.
  */
-import { RegionalGatewaySuite } from "@transient-access/core/testing"
+import { RegionalGatewaySuite } from "@transient-access/core/suites"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { afterAll, beforeAll } from "vitest"

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process"
 import * as fc from "fast-check"
 import { assert, describe, it } from "vitest"
-import { quoteArgv, UnquotableArgument } from "../src/ShellQuote.ts"
+import { quoteArgv, UnquotableArgument } from "../src/internal/shellQuote.ts"
 
 const special = ["'", "\"", "$", "`", "\\", "\n", "\t", " ", "*", "?", "[", "!", "~", "#", ";", "&", "|", "(", ")", "{", "}", "<", ">", "$(id)", "'\\''", "é", "€", "😀", "-n", "--"]
 const argument = fc.string({
@@ -19,7 +19,7 @@ const roundTrip = (shell: string, argv: ReadonlyArray<string>): ReadonlyArray<st
   return output.split("\u0000").slice(0, -1)
 }
 
-describe("ShellQuote.quoteArgv", () => {
+describe("quoteArgv", () => {
   for (const shell of ["/bin/sh", "/bin/bash"]) {
     it(`round-trips arbitrary arguments through ${shell}`, () => {
       fc.assert(

@@ -5,7 +5,7 @@
  * lease so one consumer works on a target at a time, in order; `XAUTOCLAIM` of deliveries
  * whose consumer stopped answering; retries as delayed delivery through a sorted set;
  * dead-letter streams; acknowledged entries deleted. Every step on a target is one Lua
- * script on keys that share the target's hash tag. See `RedisKeys` for the layout.
+ * script on keys that share the target's hash tag. The key layout is described in `internal/keys.ts`.
  *
  * Lifecycle: `layer` and `layerConfig` create the client and close it with the layer;
  * `layerFromClient` uses the caller's client and leaves it open. Every layer first checks the
@@ -25,18 +25,23 @@ import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
 import * as Engine from "./internal/Engine.ts"
 import { call } from "./internal/client.ts"
-import type { RedisClient } from "./internal/client.ts"
+import type * as Client from "./internal/client.ts"
 import { poll } from "./internal/poll.ts"
-import * as PullMode from "./PullMode.ts"
 import type { QueueEvent } from "./QueueEvent.ts"
 import * as ServerCheck from "./ServerCheck.ts"
 import * as Settings from "./Settings.ts"
 
-export type { RedisClient } from "./internal/client.ts"
+/**
+ * The ioredis client the queue runs on: a standalone `Redis` or a `Cluster`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RedisClient = Client.RedisClient
 
 /**
- * The Redis-specific side of the queue: the client, the settings in use, the recent events
- * and pull mode.
+ * The Redis-specific side of the queue: the client, the settings in use and the recent
+ * events.
  *
  * @category services
  * @since 0.1.0
@@ -47,11 +52,6 @@ export class RedisQueue extends Context.Service<RedisQueue, {
   readonly settings: Settings.Settings
   /** The most recent events (oldest first), including start-up warnings. */
   readonly events: Effect.Effect<ReadonlyArray<QueueEvent>>
-  /** Pull mode: reads the jobs of one target for a device check-in. */
-  readonly checkIn: (
-    target: string,
-    options: { readonly consumer: string; readonly max: number }
-  ) => Effect.Effect<PullMode.PullBatch, JobQueue.QueueError>
 }>()("@transient-access/adapter-queue-redis/RedisQueue") {}
 
 /**
@@ -70,7 +70,6 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, options: Se
   const at = yield* Clock.currentTimeMillis
   for (const finding of findings) yield* engine.emit({ _tag: "ConfigWarning", at, ...finding })
   const polling = poll(engine)
-  const checkIn = PullMode.checkIn(engine)
   const queue = JobQueue.JobQueue.of({
     publish: (jobs) => engine.publish(jobs).pipe(Effect.withSpan("RedisJobQueue.publish")),
     poll: (options) => polling(options).pipe(Effect.withSpan("RedisJobQueue.poll")),
@@ -79,8 +78,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, options: Se
   const redis = RedisQueue.of({
     client,
     settings,
-    events: engine.events,
-    checkIn: (target, options) => checkIn(target, options).pipe(Effect.withSpan("RedisJobQueue.checkIn"))
+    events: engine.events
   })
   return { queue, redis }
 })

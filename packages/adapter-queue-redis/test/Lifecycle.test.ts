@@ -8,7 +8,8 @@ import { AuditLog, Job, JobQueue } from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
-import { RedisJobQueue, RedisKeys } from "../src/index.ts"
+import { RedisJobQueue } from "../src/index.ts"
+import * as RedisKeys from "../src/internal/keys.ts"
 import { dropPrefix, redactedUrl, redisUrl, uniquePrefix, unavailableReason } from "./utils.ts"
 
 const prefix = uniquePrefix("life")

@@ -5,7 +5,7 @@
  */
 import { describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
-import { ModelTest } from "@transient-access/core/testing"
+import { ModelTest } from "@transient-access/core/suites"
 import { RedisJobQueue } from "../src/index.ts"
 import { dropPrefix, redactedUrl, redisUrl, uniquePrefix, unavailableReason } from "./utils.ts"
 

@@ -3,7 +3,7 @@
  */
 import { afterAll, describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
-import { JobQueueSuite } from "@transient-access/core/testing"
+import { JobQueueSuite } from "@transient-access/core/suites"
 import { RedisJobQueue } from "../src/index.ts"
 import { corruptPayload, dropPrefix, redactedUrl, redisUrl, uniquePrefix, unavailableReason } from "./utils.ts"
 

@@ -27,7 +27,7 @@ import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Semaphore from "effect/Semaphore"
-import { type RelayConnection, RelayPath } from "./internal/relayPath.ts"
+import { type RelayConnection as Connection, RelayPath } from "./internal/relayPath.ts"
 
 /**
  * Relay options.
@@ -48,7 +48,7 @@ export interface RelayOptions {
  * @category models
  * @since 0.1.0
  */
-export type { RelayConnection }
+export type RelayConnection = Connection
 
 /**
  * The relay's own view, beside the port: live connections and refusals (for dashboards

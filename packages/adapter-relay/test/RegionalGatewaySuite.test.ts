@@ -4,7 +4,7 @@
  * stop time has not passed must really be listening).
  */
 import * as Effect from "effect/Effect"
-import { RegionalGatewaySuite } from "@transient-access/core/testing"
+import { RegionalGatewaySuite } from "@transient-access/core/suites"
 import { RelayGateway } from "../src/index.ts"
 import { region } from "./utils.ts"
 

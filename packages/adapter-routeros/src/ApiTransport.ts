@@ -27,10 +27,24 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { DeviceGateway } from "@transient-access/core"
 import { ApiPool, apiMenuClient } from "./internal/apiPool.ts"
-import type { ApiOptions } from "./internal/apiPool.ts"
+import type * as Pool from "./internal/apiPool.ts"
 import { makePooledGateway } from "./internal/menuGateway.ts"
 
-export type { ApiCredentials, ApiOptions } from "./internal/apiPool.ts"
+/**
+ * Options of the API transport (see `internal/apiPool.ts`).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type ApiOptions = Pool.ApiOptions
+
+/**
+ * The API login of one device.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type ApiCredentials = Pool.ApiCredentials
 
 /**
  * The `DeviceGateway` service over the RouterOS API; its connections are closed when the

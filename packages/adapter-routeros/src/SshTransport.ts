@@ -27,9 +27,15 @@ import type * as Scope from "effect/Scope"
 import { DeviceGateway } from "@transient-access/core"
 import { makePooledGateway } from "./internal/menuGateway.ts"
 import { SshPool, sshMenuClient } from "./internal/sshPool.ts"
-import type { SshOptions } from "./internal/sshPool.ts"
+import type * as Pool from "./internal/sshPool.ts"
 
-export type { SshOptions } from "./internal/sshPool.ts"
+/**
+ * Options of the SSH transport (see `internal/sshPool.ts`).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type SshOptions = Pool.SshOptions
 
 /**
  * The `DeviceGateway` service over SSH (CLI); its connections are closed when the scope ends.

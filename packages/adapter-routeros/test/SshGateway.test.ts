@@ -4,7 +4,7 @@
  */
 import { afterAll } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { DeviceGatewaySuite } from "@transient-access/core/testing"
+import { DeviceGatewaySuite } from "@transient-access/core/suites"
 import * as SshTransport from "../src/SshTransport.ts"
 import { startSimulator } from "../src/testing/index.ts"
 import { adminCredentials, adminPassword, deviceOf } from "./utils.ts"

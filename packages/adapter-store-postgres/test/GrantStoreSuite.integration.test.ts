@@ -5,7 +5,7 @@
 import { afterAll, describe, it } from "@effect/vitest"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { GrantStoreSuite } from "@transient-access/core/testing"
+import { GrantStoreSuite } from "@transient-access/core/suites"
 import { PgClient, PgGrantStore } from "../src/index.ts"
 import { databaseUrl, dropSchema, freshSchema, pgDump, secretBoxLayer, serverReachable } from "./utils.ts"
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, it } from "@effect/vitest"
 import * as Layer from "effect/Layer"
-import { ModelTest } from "@transient-access/core/testing"
+import { ModelTest } from "@transient-access/core/suites"
 import { PgliteStore } from "../src/pglite/index.ts"
 import { databaseUrl, dropSchema, freshSchema, pgStoreLayer, secretBoxLayer, serverReachable } from "./utils.ts"
 

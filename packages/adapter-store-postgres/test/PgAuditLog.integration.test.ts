@@ -3,7 +3,7 @@
  */
 import { afterAll, describe, it } from "@effect/vitest"
 import * as Layer from "effect/Layer"
-import { AuditLogSuite } from "@transient-access/core/testing"
+import { AuditLogSuite } from "@transient-access/core/suites"
 import { PgAuditLog } from "../src/index.ts"
 import { databaseUrl, dropSchema, freshSchema, pgliteStoreLayer, pgStoreLayer, serverReachable } from "./utils.ts"
 

@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { PullStore } from "@transient-access/core"
 import type { Ids } from "@transient-access/core"
-import { PullStoreSuite } from "@transient-access/core/testing"
+import { PullStoreSuite } from "@transient-access/core/suites"
 import { PgPullStore } from "../src/index.ts"
 import { databaseUrl, dropSchema, freshSchema, pgDump, pgStoreLayer, serverReachable } from "./utils.ts"
 

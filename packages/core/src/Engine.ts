@@ -39,9 +39,9 @@ import * as Topology from "./Topology.ts"
 export interface EngineOptions {
   readonly regional: Layer.Layer<RegionalGateway, unknown>
   readonly device: Layer.Layer<DeviceGateway, unknown>
-  /** Static inventory (or pass `directory`). */
-  readonly devices?: ReadonlyArray<Topology.Device>
-  readonly regions?: ReadonlyArray<Topology.Region>
+  /** Static inventory as plain data, decoded when the layer is built (or pass `directory`). */
+  readonly devices?: Topology.InventoryInput["devices"]
+  readonly regions?: Topology.InventoryInput["regions"]
   readonly directory?: Layer.Layer<Topology.DeviceDirectory | Topology.RegionDirectory, unknown>
   readonly store?: Layer.Layer<GrantStore, unknown>
   readonly queue?: Layer.Layer<JobQueue, unknown>
@@ -76,7 +76,7 @@ export type Services =
  */
 export const layer = (options: EngineOptions): Layer.Layer<Services, unknown> => {
   const directory = options.directory ??
-    Topology.layerStatic({ devices: options.devices ?? [], regions: options.regions ?? [] })
+    Topology.layerDecoded({ devices: options.devices ?? [], regions: options.regions ?? [] })
   const base = Layer.mergeAll(
     options.store ?? MemoryGrantStore.layerEphemeral,
     options.queue ?? MemoryJobQueue.layer(),

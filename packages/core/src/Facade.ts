@@ -23,10 +23,12 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as AuditLog from "./AuditLog.ts"
 import type { IssuedCredentials } from "./Credentials.ts"
 import * as Engine from "./Engine.ts"
 import * as EngineConfig from "./EngineConfig.ts"
+import { InvalidRequest } from "./Errors.ts"
 import { sweepOnce } from "./ExpirySweep.ts"
 import type { Grant, GrantState } from "./Grant.ts"
 import * as Grants from "./Grants.ts"
@@ -53,13 +55,25 @@ export interface TransientAccessOptions extends Engine.EngineOptions {
 }
 
 /**
+ * The caller of a facade operation, as plain data: `{ id: "alice", roles: ["operator"] }`.
+ * An id that does not match the id pattern is an `InvalidRequest` (field `actor`).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ActorInput {
+  readonly id: string
+  readonly roles: ReadonlyArray<string>
+}
+
+/**
  * A grant request through the facade.
  *
  * @category models
  * @since 0.1.0
  */
 export type GrantInput = GrantRequestEncoded & {
-  readonly actor: Policy.Actor
+  readonly actor: ActorInput
   readonly callerAddress?: string
   readonly idempotencyKey?: string
 }
@@ -80,11 +94,11 @@ export type Services = Engine.Services
  */
 export interface TransientAccess {
   readonly grant: (input: GrantInput) => Promise<Grants.GrantResult>
-  readonly revoke: (actor: Policy.Actor, grantId: string) => Promise<Grant>
-  readonly forceRevoke: (actor: Policy.Actor, grantId: string, note: string) => Promise<Grant>
-  readonly get: (actor: Policy.Actor, grantId: string) => Promise<Grant>
+  readonly revoke: (actor: ActorInput, grantId: string) => Promise<Grant>
+  readonly forceRevoke: (actor: ActorInput, grantId: string, note: string) => Promise<Grant>
+  readonly get: (actor: ActorInput, grantId: string) => Promise<Grant>
   readonly list: (
-    actor: Policy.Actor,
+    actor: ActorInput,
     filter?: { readonly deviceId?: string; readonly states?: ReadonlyArray<GrantState>; readonly limit?: number }
   ) => Promise<ReadonlyArray<Grant>>
   readonly audit: (filter?: { readonly grantId?: string; readonly limit?: number }) => Promise<ReadonlyArray<AuditLog.AuditEvent>>
@@ -124,6 +138,13 @@ export const createTransientAccess = (options: TransientAccessOptions): Transien
     runtime.runPromise(effect.pipe(Effect.provideService(EngineConfig.EngineConfig, settings)))
   let workers: Fiber.Fiber<unknown, unknown> | undefined
   const grantId = (value: string) => value as GrantId
+  const decodeActor = Schema.decodeUnknownEffect(Policy.ActorInput)
+  /** Decodes the caller first: a malformed actor is refused before anything runs. */
+  const asActor = <A, E>(actor: ActorInput, use: (actor: Policy.Actor) => Effect.Effect<A, E, Services>) =>
+    decodeActor(actor).pipe(
+      Effect.mapError((error) => new InvalidRequest({ field: "actor", message: `invalid actor: ${error.message}` })),
+      Effect.flatMap(use)
+    )
 
   const stop = async () => {
     const fiber = workers
@@ -133,21 +154,22 @@ export const createTransientAccess = (options: TransientAccessOptions): Transien
 
   return {
     grant: ({ actor, callerAddress, idempotencyKey, ...request }) =>
-      run(Grants.Grants.use((grants) => grants.grant(actor, request, { callerAddress, idempotencyKey }))),
-    revoke: (actor, id) => run(Grants.Grants.use((grants) => grants.revoke(actor, grantId(id)))),
-    forceRevoke: (actor, id, note) => run(Grants.Grants.use((grants) => grants.forceRevoke(actor, grantId(id), note))),
+      run(asActor(actor, (caller) => Grants.Grants.use((grants) => grants.grant(caller, request, { callerAddress, idempotencyKey })))),
+    revoke: (actor, id) => run(asActor(actor, (caller) => Grants.Grants.use((grants) => grants.revoke(caller, grantId(id))))),
+    forceRevoke: (actor, id, note) =>
+      run(asActor(actor, (caller) => Grants.Grants.use((grants) => grants.forceRevoke(caller, grantId(id), note)))),
     get: (actor, id) =>
       isId(id)
-        ? run(Grants.Grants.use((grants) => grants.get(actor, grantId(id))))
+        ? run(asActor(actor, (caller) => Grants.Grants.use((grants) => grants.get(caller, grantId(id)))))
         : Promise.reject(new GrantNotFound({ grantId: id })),
     list: (actor, filter = {}) =>
-      run(Grants.Grants.use((grants) =>
-        grants.list(actor, {
+      run(asActor(actor, (caller) => Grants.Grants.use((grants) =>
+        grants.list(caller, {
           ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId as DeviceId } : {}),
           ...(filter.states !== undefined ? { states: filter.states } : {}),
           ...(filter.limit !== undefined ? { limit: filter.limit } : {})
         })
-      )),
+      ))),
     audit: (filter = {}) => run(AuditLog.AuditLog.use((audit) => audit.list(filter))),
     stats: () => run(GrantStore.use((store) => store.stats)),
     sweep: () => run(sweepOnce()),

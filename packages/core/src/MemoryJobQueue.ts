@@ -14,7 +14,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { make } from "./internal/memoryJobQueue.ts"
-import type { Options } from "./internal/memoryJobQueue.ts"
+import type * as Internal from "./internal/memoryJobQueue.ts"
 import { JobQueue } from "./JobQueue.ts"
 
 /**
@@ -25,7 +25,7 @@ import { JobQueue } from "./JobQueue.ts"
  * @category models
  * @since 0.1.0
  */
-export type { Options } from "./internal/memoryJobQueue.ts"
+export type Options = Internal.Options
 
 /**
  * The in-memory queue as a layer.

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AccessType, Grant, GrantKind, Permission } from "./Grant.ts"
-import type { ActorId } from "./Ids.ts"
+import { ActorId } from "./Ids.ts"
 import type { Device } from "./Topology.ts"
 
 /**
@@ -22,6 +22,18 @@ export interface Actor {
   /** Roles the embedding platform assigned (free-form; the policy interprets them). */
   readonly roles: ReadonlyArray<string>
 }
+
+/**
+ * An actor as plain data (`{ id: "alice", roles: ["operator"] }`), decoded into an
+ * {@link Actor}: the id must match the id pattern.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const ActorInput = Schema.Struct({
+  id: ActorId,
+  roles: Schema.Array(Schema.String)
+})
 
 /**
  * What an actor asks to do.

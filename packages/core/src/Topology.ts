@@ -141,3 +141,30 @@ export const layerStatic = (options: {
     })
   )
 }
+
+/**
+ * An inventory as plain data (ids as strings): what `layerDecoded` and the engine's
+ * `devices` / `regions` options take.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const Inventory = Schema.Struct({
+  devices: Schema.Array(Device),
+  regions: Schema.Array(Region)
+})
+/** @category models @since 0.2.0 */
+export type InventoryInput = typeof Inventory.Encoded
+
+/**
+ * Static directories from plain data: the devices and regions are decoded first (ids,
+ * ports, delivery modes), so a malformed inventory fails the layer with a `SchemaError`
+ * that names the field, before anything runs.
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerDecoded = (
+  inventory: InventoryInput
+): Layer.Layer<DeviceDirectory | RegionDirectory, Schema.SchemaError> =>
+  Layer.unwrap(Effect.map(Schema.decodeUnknownEffect(Inventory)(inventory), layerStatic))

@@ -1,4 +1,4 @@
 import * as AuditLog from "../src/AuditLog.ts"
-import * as AuditLogSuite from "../src/testing/AuditLogSuite.ts"
+import * as AuditLogSuite from "../src/suites/AuditLogSuite.ts"
 
 AuditLogSuite.suite("AuditLog.layerMemory", AuditLog.layerMemory())

@@ -11,7 +11,7 @@ import type { DeviceForwardSpec, DeviceUserSpec } from "../src/DeviceGateway.ts"
 import type { DeviceId, GrantId, RegionId } from "../src/Ids.ts"
 import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
 import { MemoryDeviceGatewayControl } from "../src/testing/MemoryDeviceGateway.ts"
-import * as DeviceGatewaySuite from "../src/testing/DeviceGatewaySuite.ts"
+import * as DeviceGatewaySuite from "../src/suites/DeviceGatewaySuite.ts"
 import type { Device } from "../src/Topology.ts"
 
 const device: Device = {

@@ -12,7 +12,7 @@ import { removalJobs } from "../src/Job.ts"
 import * as MemoryGrantStore from "../src/MemoryGrantStore.ts"
 import * as SecretBox from "../src/SecretBox.ts"
 import { makeNewGrant, makeTestGrant } from "../src/testing/fixtures.ts"
-import { suite } from "../src/testing/GrantStoreSuite.ts"
+import { suite } from "../src/suites/GrantStoreSuite.ts"
 
 const kit = MemoryGrantStore.testKit()
 suite("MemoryGrantStore", kit.layer, { probe: { rawDump: kit.dump } })

@@ -12,7 +12,7 @@ import { Job } from "../src/Job.ts"
 import { JobQueue } from "../src/JobQueue.ts"
 import * as MemoryJobQueue from "../src/testing/MemoryJobQueueControl.ts"
 import { MemoryJobQueueControl } from "../src/testing/MemoryJobQueueControl.ts"
-import * as JobQueueSuite from "../src/testing/JobQueueSuite.ts"
+import * as JobQueueSuite from "../src/suites/JobQueueSuite.ts"
 
 JobQueueSuite.suite("MemoryJobQueue", MemoryJobQueue.layer({ leaseMs: 400 }), {
   leaseMs: 400,

@@ -1,4 +1,4 @@
 import * as MemoryPullStore from "../src/MemoryPullStore.ts"
-import * as PullStoreSuite from "../src/testing/PullStoreSuite.ts"
+import * as PullStoreSuite from "../src/suites/PullStoreSuite.ts"
 
 PullStoreSuite.suite("MemoryPullStore", MemoryPullStore.layer, { propertyRuns: 100 })

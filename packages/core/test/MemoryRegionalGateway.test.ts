@@ -10,7 +10,7 @@ import * as MemoryRegionalGateway from "../src/testing/MemoryRegionalGateway.ts"
 import { MemoryRegionalGatewayControl } from "../src/testing/MemoryRegionalGateway.ts"
 import { RegionalGateway } from "../src/RegionalGateway.ts"
 import type { NatPath } from "../src/RegionalGateway.ts"
-import * as RegionalGatewaySuite from "../src/testing/RegionalGatewaySuite.ts"
+import * as RegionalGatewaySuite from "../src/suites/RegionalGatewaySuite.ts"
 import type { Region } from "../src/Topology.ts"
 
 const region: Region = {

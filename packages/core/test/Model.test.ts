@@ -1,5 +1,5 @@
 /**
- * The model-based test of the sagas (see src/testing/ModelTest.ts for the commands and the
+ * The model-based test of the sagas (see src/suites/ModelTest.ts for the commands and the
  * invariants). `TA_MODEL_RUNS` sets the number of sequences (CI: 200; `pnpm test:soak`:
  * 20,000). A counterexample prints fast-check's seed and path; replay it with
  * `TA_MODEL_SEED=<seed> TA_MODEL_PATH=<path>`.
@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
-import * as ModelTest from "../src/testing/ModelTest.ts"
+import * as ModelTest from "../src/suites/ModelTest.ts"
 
 const numRuns = Number(process.env.TA_MODEL_RUNS ?? 200)
 const seed = process.env.TA_MODEL_SEED === undefined ? undefined : Number(process.env.TA_MODEL_SEED)

@@ -1,6 +1,6 @@
 /**
  * The queue engine: the per-target operations (publish, take, settle), the ready set, the
- * dead letters and the events, shared by the `JobQueue` implementation and pull mode.
+ * dead letters and the events, behind the `JobQueue` implementation.
  *
  * @since 0.1.0
  */
@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Cluster } from "ioredis"
 import type { QueueEvent } from "../QueueEvent.ts"
-import { globalKeys, targetKeyList, targetKeys } from "../RedisKeys.ts"
+import { globalKeys, targetKeyList, targetKeys } from "./keys.ts"
 import type { Settings } from "../Settings.ts"
 import { call, runScript, script } from "./client.ts"
 import type { RedisClient } from "./client.ts"

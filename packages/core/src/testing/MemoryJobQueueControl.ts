@@ -34,7 +34,21 @@ export {
    */
   MemoryJobQueueControl
 } from "../internal/memoryJobQueue.ts"
-export type { PendingJob, PendingStatus } from "../internal/memoryJobQueue.ts"
+/**
+ * One queued job as the control sees it.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type PendingJob = Internal.PendingJob
+
+/**
+ * Where a queued job stands.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type PendingStatus = Internal.PendingStatus
 
 /**
  * The in-memory queue as a layer: `JobQueue` and its `MemoryJobQueueControl`, sharing one state.

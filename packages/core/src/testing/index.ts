@@ -1,26 +1,21 @@
 /**
- * Test kit of the core: the contract suite of every port (run them against your adapter),
- * the model-based test of the sagas, in-memory regional and device gateways and a queue
- * with fault controls, the executor's fault switches, a manual clock and fixtures.
- *
- * Requires `vitest`, `@effect/vitest` and `fast-check` (optional peer dependencies).
+ * Test doubles of the core: in-memory regional and device gateways and the in-memory
+ * queue's control, each with fault controls; the executor's fault switches (the
+ * deliberately broken variants the model test uses); a manual clock and fixtures. Nothing
+ * here needs a test runner: the contract suites that do are in `@transient-access/core/suites`.
  *
  * @since 0.1.0
  */
-export * as AuditLogSuite from "./AuditLogSuite.ts"
-export * as DeviceGatewaySuite from "./DeviceGatewaySuite.ts"
 export * as ExecutorFaults from "./ExecutorFaults.ts"
 export * as Fixtures from "./fixtures.ts"
-export * as GrantStoreSuite from "./GrantStoreSuite.ts"
-export * as JobQueueSuite from "./JobQueueSuite.ts"
 export * as ManualClock from "./ManualClock.ts"
 export * as MemoryDeviceGateway from "./MemoryDeviceGateway.ts"
 export * as MemoryJobQueueControl from "./MemoryJobQueueControl.ts"
 export * as MemoryRegionalGateway from "./MemoryRegionalGateway.ts"
-export * as ModelTest from "./ModelTest.ts"
-export * as PullStoreSuite from "./PullStoreSuite.ts"
-export * as RegionalGatewaySuite from "./RegionalGatewaySuite.ts"
-// Types the test kit's declarations mention, at the top level so that declaration bundles
+// Types the doubles' declarations mention, at the top level so that declaration bundles
 // and callers can name them without reaching into a namespace.
-export type { PendingJob, PendingStatus } from "./MemoryJobQueueControl.ts"
+export type { PendingJob, PendingStatus } from "../internal/memoryJobQueue.ts"
 export type { MemoryJobQueueControl as MemoryJobQueueControlService } from "./MemoryJobQueueControl.ts"
+export type { ManualClock as ManualClockService } from "./ManualClock.ts"
+export type { MemoryDeviceGatewayControl } from "./MemoryDeviceGateway.ts"
+export type { MemoryRegionalGatewayControl } from "./MemoryRegionalGateway.ts"

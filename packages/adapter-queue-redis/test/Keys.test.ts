@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
 import * as fc from "fast-check"
-import { RedisKeys } from "../src/index.ts"
+import * as RedisKeys from "../src/internal/keys.ts"
 
 /** The hash tag Redis Cluster hashes: the content of the first `{...}` if non-empty. */
 const hashTag = (key: string): string => {
@@ -22,7 +22,7 @@ const target = fc
   .map(([kind, first, rest]) => `${kind}:${first}${rest.join("")}`)
 const prefix = fc.array(idChar, { minLength: 1, maxLength: 64 }).map((chars) => chars.join(""))
 
-describe("RedisKeys", () => {
+describe("key layout", () => {
   it("all keys of a target hash on the target (property)", () => {
     fc.assert(
       fc.property(prefix, target, (p, t) => {

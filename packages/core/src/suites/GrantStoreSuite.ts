@@ -36,7 +36,7 @@ import type { ActorId, DeviceId, GrantId, RegionId } from "../Ids.ts"
 import { jobFor, provisionJobs, removalJobs } from "../Job.ts"
 import type { Job } from "../Job.ts"
 import { randomToken } from "../internal/randomToken.ts"
-import { makeNewGrant, makeTestGrant, testSuffix } from "./fixtures.ts"
+import { makeNewGrant, makeTestGrant, testSuffix } from "../testing/fixtures.ts"
 
 /**
  * Raw reads of the backend, bypassing the port.

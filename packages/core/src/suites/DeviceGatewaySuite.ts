@@ -3,7 +3,7 @@
  * in-memory gateway.
  *
  * ```ts
- * import { DeviceGatewaySuite } from "@transient-access/core/testing"
+ * import { DeviceGatewaySuite } from "@transient-access/core/suites"
  * DeviceGatewaySuite.suite("RouterOsApiGateway", layer, {
  *   device,
  *   probe: { usernames: (device) => listUsersWithLibrouteros(device) }

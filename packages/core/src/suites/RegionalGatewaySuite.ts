@@ -3,7 +3,7 @@
  * the in-memory gateway.
  *
  * ```ts
- * import { RegionalGatewaySuite } from "@transient-access/core/testing"
+ * import { RegionalGatewaySuite } from "@transient-access/core/suites"
  * RegionalGatewaySuite.suite("IptablesGateway", layer, {
  *   region, target: { address: "10.8.0.2", port: 22 },
  *   probe: { taggedGrantIds: (region) => readIptablesComments(region) }

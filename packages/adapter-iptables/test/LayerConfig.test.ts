@@ -1,17 +1,17 @@
 /**
- * `NetfilterConfig.layerConfig` refuses incomplete or invalid settings before anything runs
+ * `NetfilterGateway.layerConfig` refuses incomplete or invalid settings before anything runs
  * (no command touches any firewall here).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as NetfilterConfig from "../src/NetfilterConfig.ts"
+import { NetfilterGateway } from "../src/index.ts"
 
 const build = (env: Record<string, string>) =>
-  Effect.flip(Layer.build(NetfilterConfig.layerConfig.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))))
+  Effect.flip(Layer.build(NetfilterGateway.layerConfig.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))))
 
-describe("NetfilterConfig.layerConfig", () => {
+describe("NetfilterGateway.layerConfig", () => {
   it.effect("SSH without a pinned host key is a ConfigError (never trust any key)", () =>
     Effect.gen(function*() {
       const error = yield* build({ TA_NETFILTER_SSH_HOST: "203.0.113.5" })

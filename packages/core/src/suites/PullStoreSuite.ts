@@ -22,7 +22,7 @@ import type { DeviceId, GrantId } from "../Ids.ts"
 import { randomToken } from "../internal/randomToken.ts"
 import { PullStore } from "../PullStore.ts"
 import type { PendingCommand, PullCommand } from "../PullStore.ts"
-import { testSuffix } from "./fixtures.ts"
+import { testSuffix } from "../testing/fixtures.ts"
 
 /**
  * Options of the suite.

@@ -3,7 +3,7 @@
  * in-memory queue.
  *
  * ```ts
- * import { JobQueueSuite } from "@transient-access/core/testing"
+ * import { JobQueueSuite } from "@transient-access/core/suites"
  * JobQueueSuite.suite("RedisJobQueue", RedisJobQueue.layer(options), { leaseMs: 500 })
  * ```
  *
