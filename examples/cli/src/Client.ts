@@ -1,6 +1,7 @@
 /**
  * A small client for the example server's REST API. Failures become `ApiError` carrying the
- * problem document's `_tag`, status and detail (RFC 9457), so callers can branch on the tag.
+ * problem document's `_tag`, status and detail (RFC 9457), so callers can branch on the tag;
+ * a server that cannot be reached is `ServerUnreachable`, naming its URL.
  *
  * @since 0.1.0
  */
@@ -19,6 +20,31 @@ export class ApiError extends Error {
     this._tag = tag
     this.status = status
   }
+}
+
+/**
+ * The server did not answer: refused, unknown host, reset, TLS failure.
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class ServerUnreachable extends Error {
+  readonly url: string
+  constructor(url: string, cause: unknown) {
+    super(`cannot reach the server at ${url}: ${reasonOf(cause)}`)
+    this.url = url
+  }
+}
+
+/** The most specific reason in a fetch failure (`ECONNREFUSED`, `ENOTFOUND`, …). */
+const reasonOf = (error: unknown): string => {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error
+  if (cause instanceof AggregateError && cause.errors.length > 0) return reasonOf(cause.errors[0])
+  if (cause instanceof Error) {
+    const code = (cause as { readonly code?: unknown }).code
+    return typeof code === "string" ? `${code} (${cause.message})` : cause.message
+  }
+  return String(cause)
 }
 
 /**
@@ -90,6 +116,8 @@ export const makeClient = (baseUrl: string, apiKey: string): Client => {
       method,
       headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+    }).catch((error: unknown) => {
+      throw new ServerUnreachable(baseUrl, error)
     })
     const payload = (await response.json().catch(() => ({}))) as Record<string, unknown>
     if (!response.ok) {

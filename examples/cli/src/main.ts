@@ -7,22 +7,26 @@
  *   transient-access revoke <grant> [--wait] [--json]
  *   transient-access watch <grant> [--json]
  *
- * Server and key come from `--url`/`TA_URL` and `--key`/`TA_KEY`. Exit codes: 0 success,
- * 1 the API refused (the problem's `_tag` is printed), 2 usage error.
+ * Server and key come from `--url`/`TA_URL` and `--key`/`TA_KEY`. `--help`, `-h` or `help`
+ * prints the usage. Exit codes: 0 success (and help), 1 the API refused (the problem's
+ * `_tag` is printed) or the server could not be reached (its URL is printed), 2 usage error.
  *
  * @since 0.1.0
  */
 import { parseArgs } from "node:util"
-import { ApiError, makeClient } from "./Client.ts"
+import { ApiError, makeClient, ServerUnreachable } from "./Client.ts"
 import * as Commands from "./Commands.ts"
 import { parseDuration, parseForward } from "./Format.ts"
+
+const commands = ["grant", "list", "revoke", "watch"] as const
 
 const usage = `usage:
   transient-access grant <device> [--access ssh|winbox] [--permission read-only|full] [--ttl 1h] [--source CIDR] [--forward HOST:PORT] [--label TEXT] [--idempotency-key KEY] [--wait] [--json]
   transient-access list <device> [--states active,pending] [--json]
   transient-access revoke <grant> [--wait] [--json]
   transient-access watch <grant> [--json]
-options: --url URL (or TA_URL), --key KEY (or TA_KEY)`
+  transient-access help
+options: --url URL (or TA_URL), --key KEY (or TA_KEY), --help`
 
 class UsageError extends Error {}
 
@@ -63,7 +67,12 @@ const output: Commands.Output = {
 
 const run = async (): Promise<void> => {
   const [command, target] = positionals
-  if (values.help || command === undefined) throw new UsageError(usage)
+  if (values.help || command === "help") {
+    output.line(usage)
+    return
+  }
+  if (command === undefined) throw new UsageError(usage)
+  if (!(commands as ReadonlyArray<string>).includes(command)) throw new UsageError(`unknown command: ${command}\n${usage}`)
   const url = values.url ?? process.env["TA_URL"]
   const key = values.key ?? process.env["TA_KEY"]
   if (url === undefined || key === undefined) throw new UsageError("set --url/TA_URL and --key/TA_KEY")
@@ -97,7 +106,7 @@ const run = async (): Promise<void> => {
       return
     }
     default:
-      throw new UsageError(`unknown command ${command}\n${usage}`)
+      throw new UsageError(`unknown command: ${command}\n${usage}`)
   }
 }
 
@@ -107,6 +116,11 @@ try {
   if (error instanceof UsageError) {
     console.error(error.message)
     process.exit(2)
+  }
+  if (error instanceof ServerUnreachable) {
+    if (values.json) console.log(JSON.stringify({ error: { _tag: "ServerUnreachable", url: error.url, detail: error.message } }))
+    else console.error(`error: ${error.message}`)
+    process.exit(1)
   }
   if (error instanceof ApiError) {
     if (values.json) console.log(JSON.stringify({ error: { _tag: error._tag, status: error.status, detail: error.message } }))
