@@ -6,7 +6,7 @@
  * (see `manifest.ts`). `pnpm sync:manifests` writes them; `pnpm check:packages` fails when
  * a package's manifest has drifted from them.
  */
-import { readManifest, derivePublishConfig } from "./manifest.ts"
+import { derivePublishConfig, entriesOf, readManifest } from "./manifest.ts"
 import type { RepositoryManifest } from "./manifest.ts"
 import { root } from "./workspace.ts"
 import type { WorkspacePackage } from "./workspace.ts"
@@ -63,6 +63,28 @@ export const expectedFields = (pkg: WorkspacePackage): Readonly<Record<string, u
       ...(publishConfig["bin"] === undefined ? {} : { bin: publishConfig["bin"] })
     }
   }
+}
+
+/**
+ * The package's `typedoc.json` (read by the root `pnpm docs:api`): one entry point per
+ * `exports` entry, so the API reference documents exactly what the package publishes.
+ */
+export const typedocConfig = (pkg: WorkspacePackage): Readonly<Record<string, unknown>> => ({
+  $schema: "https://typedoc.org/schema.json",
+  entryPoints: entriesOf(pkg.manifest).map((entry) => entry.source),
+  ...(notExported[pkg.directory] === undefined ? {} : { intentionallyNotExported: notExported[pkg.directory] })
+})
+
+/**
+ * Internal names the public declarations mention on purpose, per package (the API
+ * reference would otherwise warn that they are undocumented).
+ */
+const notExported: Readonly<Record<string, ReadonlyArray<string>>> = {
+  // ExecutorFaults is the service tag of an internal record of switches; ModelTest's
+  // property is typed by its internal model and world.
+  "packages/core": ["Faults", "Model", "World"],
+  // PgClient.TypeId is the brand of the opaque connection token.
+  "packages/adapter-store-postgres": ["TypeId"]
 }
 
 /** The keys of `expectedFields` whose current value differs (compared as JSON). */

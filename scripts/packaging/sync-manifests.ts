@@ -1,13 +1,13 @@
 /**
  * `pnpm sync:manifests`: writes the derived fields (`metadata.ts`) into every published
  * package's `package.json`, keeping every other field and the key order; new keys go
- * after the key they belong with; and copies the root `LICENSE` into every package (it
- * ships in each tarball). `--check` writes nothing and exits 1 when a manifest or a
+ * after the key they belong with; copies the root `LICENSE` into every package (it ships
+ * in each tarball); and writes each package's `typedoc.json` (its entry points). `--check` writes nothing and exits 1 when a manifest or a
  * `LICENSE` has drifted, naming the package and the fields.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { driftedFields, expectedFields } from "./metadata.ts"
+import { driftedFields, expectedFields, typedocConfig } from "./metadata.ts"
 import { publishedPackages, root } from "./workspace.ts"
 
 /** Where a missing key goes: after the first of these keys that the manifest has. */
@@ -39,6 +39,16 @@ const check = process.argv.includes("--check")
 const license = readFileSync(join(root, "LICENSE"), "utf8")
 let drifted = 0
 for (const pkg of publishedPackages()) {
+  const typedocFile = join(pkg.path, "typedoc.json")
+  const typedoc = `${JSON.stringify(typedocConfig(pkg), null, 2)}\n`
+  if (!existsSync(typedocFile) || readFileSync(typedocFile, "utf8") !== typedoc) {
+    drifted++
+    if (check) console.error(`${pkg.directory}/typedoc.json differs from the entry points its exports derive`)
+    else {
+      writeFileSync(typedocFile, typedoc)
+      console.log(`${pkg.directory}/typedoc.json: wrote the entry points`)
+    }
+  }
   const licenseFile = join(pkg.path, "LICENSE")
   if (!existsSync(licenseFile) || readFileSync(licenseFile, "utf8") !== license) {
     drifted++

@@ -22,6 +22,7 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  */
 export const QueueEvent = Schema.TaggedUnion({
+  /** A server setting is unsafe but tolerated. */
   ConfigWarning: {
     at: Schema.Number,
     node: Schema.String,
@@ -29,6 +30,7 @@ export const QueueEvent = Schema.TaggedUnion({
     value: Schema.String,
     message: Schema.String
   },
+  /** A job left delivery. */
   DeadLettered: {
     at: Schema.Number,
     target: Schema.String,
@@ -37,6 +39,7 @@ export const QueueEvent = Schema.TaggedUnion({
     reason: Schema.String,
     attempts: Schema.Number
   },
+  /** A delivery was handed out again after its consumer's lease ran out. */
   Reclaimed: {
     at: Schema.Number,
     target: Schema.String,

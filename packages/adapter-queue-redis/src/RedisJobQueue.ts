@@ -41,11 +41,10 @@ export type RedisClient = Client.RedisClient
 
 /**
  * The Redis-specific side of the queue: the client, the settings in use and the recent
- * events.
+ * events. Unstable: it exposes the ioredis client, whose API may change under it.
  *
  * @category services
  * @since 0.1.0
- * @stability unstable (exposes the ioredis client)
  */
 export class RedisQueue extends Context.Service<RedisQueue, {
   readonly client: RedisClient

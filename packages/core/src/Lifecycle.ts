@@ -110,7 +110,13 @@ const conflictToStoreError = <E>(grantId: GrantId, error: E | GenerationConflict
     : error
 
 /** The services every transition runs with. */
-type Services = GrantStore | AuditLog
+/**
+ * The services a transition runs with: the store it writes and the audit log it records to.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Services = GrantStore | AuditLog
 
 /** What a transition decided after reading the grant. */
 type Decision<E> =

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto"
 /**
  * A client the queue can use: a standalone `Redis` or a `Cluster`.
  *
+ * @inline
  * @category models
  * @since 0.1.0
  */

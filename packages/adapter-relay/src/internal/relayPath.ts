@@ -19,7 +19,11 @@ export interface RelayPathOptions {
   readonly onRefused: (path: NatPath, remoteAddress: string) => void
 }
 
-/** A live connection through the relay. */
+/**
+ * A live connection through the relay.
+ *
+ * @inline
+ */
 export interface RelayConnection {
   readonly grantId: string
   readonly publicPort: number

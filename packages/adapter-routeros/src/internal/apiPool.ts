@@ -19,6 +19,7 @@ import { applyNodeRouterosPatches, survivesCp1252 } from "./nodeRouterosPatches.
 /**
  * API login of a device.
  *
+ * @inline
  * @category models
  * @since 0.1.0
  */
@@ -30,6 +31,7 @@ export interface ApiCredentials {
 /**
  * Options of the API transport.
  *
+ * @inline
  * @category models
  * @since 0.1.0
  */

@@ -19,6 +19,7 @@ import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, rea
 /**
  * Options of the SSH transport.
  *
+ * @inline
  * @category models
  * @since 0.1.0
  */
