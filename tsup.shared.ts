@@ -31,9 +31,7 @@ export const packageConfig = () => {
     // Commands run as ESM; leave them out of the CommonJS build.
     esbuildOptions(options, { format }) {
       if (format === "cjs" && options.entryPoints !== undefined && !Array.isArray(options.entryPoints)) {
-        options.entryPoints = Object.fromEntries(
-          Object.entries(options.entryPoints).filter(([bundleName]) => !commands.has(bundleName))
-        )
+        options.entryPoints = Object.fromEntries(Object.entries(options.entryPoints).filter(([bundleName]) => !commands.has(bundleName)))
       }
     },
     tsconfig: "tsconfig.build.json",

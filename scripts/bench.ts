@@ -9,14 +9,16 @@ import { join } from "node:path"
 
 const root = join(import.meta.dirname, "..")
 const wanted = process.argv.slice(2)
-const packages = readdirSync(join(root, "packages")).filter((name) => wanted.length === 0 || wanted.includes(name)).sort((a, b) =>
-  a === "core" ? -1 : b === "core" ? 1 : a.localeCompare(b)
-)
+const packages = readdirSync(join(root, "packages"))
+  .filter((name) => wanted.length === 0 || wanted.includes(name))
+  .sort((a, b) => (a === "core" ? -1 : b === "core" ? 1 : a.localeCompare(b)))
 let failed = 0
 for (const name of packages) {
   const dir = join(root, "packages", name, "bench")
   if (!existsSync(dir)) continue
-  for (const file of readdirSync(dir).filter((entry) => entry.endsWith(".bench.ts")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((entry) => entry.endsWith(".bench.ts"))
+    .sort()) {
     console.log(`\n### ${name}/bench/${file}\n`)
     const result = spawnSync(process.execPath, [join(dir, file)], { stdio: "inherit", cwd: join(root, "packages", name) })
     if (result.status !== 0) {

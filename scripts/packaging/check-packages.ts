@@ -74,7 +74,11 @@ interface ToolRun {
 /** Runs a checker; its output is the problem when it exits non-zero. */
 const tool = (label: string, command: string, args: ReadonlyArray<string>): ToolRun => {
   try {
-    const output = execFileSync(command, args, { stdio: "pipe", encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } })
+    const output = execFileSync(command, args, {
+      stdio: "pipe",
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }
+    })
     return { problems: [], output }
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string }
@@ -89,8 +93,9 @@ const attwSummary = (output: string): ReadonlyArray<string> => {
   for (const block of output.split(/\*{5,}/)) {
     const entry = /^\s*"([^"]+)"/m.exec(block)
     if (entry === null || entry[1]!.endsWith("/package.json")) continue
-    const verdicts = [...block.matchAll(/^(node10|node16 \(from CJS\)|node16 \(from ESM\)|bundler): (.*)$/gm)]
-      .map((match) => `${match[1]} ${match[2]!.trim()}`)
+    const verdicts = [...block.matchAll(/^(node10|node16 \(from CJS\)|node16 \(from ESM\)|bundler): (.*)$/gm)].map(
+      (match) => `${match[1]} ${match[2]!.trim()}`
+    )
     lines.push(`${entry[1]}: ${verdicts.join(", ")}`)
   }
   return lines
@@ -109,7 +114,9 @@ for (const packed of packAll()) {
   const size = (statSync(packed.tarball).size / 1024).toFixed(1)
   const files = filesUnder(packed.unpacked).length
   if (problems.length === 0) {
-    console.log(`ok   ${packed.pkg.manifest.name}  (${files} files, ${size} KiB packed): manifest and files ok, publint --strict: no problem`)
+    console.log(
+      `ok   ${packed.pkg.manifest.name}  (${files} files, ${size} KiB packed): manifest and files ok, publint --strict: no problem`
+    )
     for (const line of attwSummary(attw.output)) console.log(`     attw ${line}`)
   } else {
     failures++

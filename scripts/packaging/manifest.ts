@@ -83,13 +83,15 @@ export const entriesOf = (manifest: RepositoryManifest): ReadonlyArray<Entry> =>
       )
     }
     const bundleName = match[1]!
-    return [{
-      subpath,
-      source: `src/${bundleName}.ts`,
-      bundleName,
-      esm: { types: `./dist/${bundleName}.d.ts`, default: `./dist/${bundleName}.js` },
-      cjs: { types: `./dist/${bundleName}.d.cts`, default: `./dist/${bundleName}.cjs` }
-    }]
+    return [
+      {
+        subpath,
+        source: `src/${bundleName}.ts`,
+        bundleName,
+        esm: { types: `./dist/${bundleName}.d.ts`, default: `./dist/${bundleName}.js` },
+        cjs: { types: `./dist/${bundleName}.d.cts`, default: `./dist/${bundleName}.cjs` }
+      }
+    ]
   })
 
 /** The commands of a package, from `publishConfig.bin` (`./dist/<path>.js` each). */
@@ -124,9 +126,10 @@ export const derivePublishConfig = (manifest: RepositoryManifest): DerivedPublis
     exports[subpath] = entry === undefined ? passthrough : { import: entry.esm, require: entry.cjs }
   }
   const subpaths = entries.filter((entry) => entry.subpath !== ".")
-  const typesVersions = subpaths.length === 0
-    ? undefined
-    : { "*": Object.fromEntries(subpaths.map((entry) => [entry.subpath.replace(/^\.\//, ""), [entry.cjs.types]])) }
+  const typesVersions =
+    subpaths.length === 0
+      ? undefined
+      : { "*": Object.fromEntries(subpaths.map((entry) => [entry.subpath.replace(/^\.\//, ""), [entry.cjs.types]])) }
   return { main: main.cjs.default, types: main.cjs.types, ...(typesVersions === undefined ? {} : { typesVersions }), exports }
 }
 

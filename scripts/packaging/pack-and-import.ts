@@ -48,19 +48,23 @@ const scratch = mkdtempSync(join(tmpdir(), "ta-consumer-"))
 try {
   writeFileSync(join(scratch, "package.json"), `${JSON.stringify({ name: "ta-consumer", private: true }, null, 2)}\n`)
   step(`installing ${packed.length} tarballs with npm into ${scratch}`)
-  run("npm", [
-    "install",
-    "--no-audit",
-    "--no-fund",
-    "--prefer-offline",
-    "--loglevel=error",
-    ...packed.map((item) => item.tarball),
-    `effect@${effectVersion}`,
-    // the optional peer that `/testing`'s declarations name (its contract suites use it)
-    `fast-check@${coreManifest.devDependencies["fast-check"]!}`,
-    `typescript@${typescriptVersion}`,
-    `@types/node@${nodeTypesVersion}`
-  ], scratch)
+  run(
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+      "--loglevel=error",
+      ...packed.map((item) => item.tarball),
+      `effect@${effectVersion}`,
+      // the optional peer that `/testing`'s declarations name (its contract suites use it)
+      `fast-check@${coreManifest.devDependencies["fast-check"]!}`,
+      `typescript@${typescriptVersion}`,
+      `@types/node@${nodeTypesVersion}`
+    ],
+    scratch
+  )
 
   const compilerOptions = {
     strict: true,
@@ -74,7 +78,14 @@ try {
     outDir: "dist"
   }
   const projects = [
-    { folder: "esm", type: "module", configs: { "tsconfig.json": { module: "node16", moduleResolution: "node16" }, "tsconfig.bundler.json": { module: "preserve", moduleResolution: "bundler", noEmit: true } } },
+    {
+      folder: "esm",
+      type: "module",
+      configs: {
+        "tsconfig.json": { module: "node16", moduleResolution: "node16" },
+        "tsconfig.bundler.json": { module: "preserve", moduleResolution: "bundler", noEmit: true }
+      }
+    },
     // CommonJS: `effect` 4 is ESM-only, so a CommonJS program loads it (and this SDK's `.cjs`
     // builds, which require it) through Node's require(esm), unflagged from 22.12; TypeScript
     // models that from `module: node20` (under `node16` it refuses any `effect` import).
@@ -86,8 +97,13 @@ try {
     writeFileSync(join(folder, "package.json"), `${JSON.stringify({ type: project.type }, null, 2)}\n`)
     copyFileSync(join(import.meta.dirname, "consumer", "consumer.ts"), join(folder, "consumer.ts"))
     for (const [name, options] of Object.entries(project.configs)) {
-      writeFileSync(join(folder, name), `${JSON.stringify({ compilerOptions: { ...compilerOptions, ...options }, files: ["consumer.ts"] }, null, 2)}\n`)
-      step(`tsc -p ${project.folder}/${name} (module ${options.module}, moduleResolution ${options.moduleResolution}, ${project.type}, no skipLibCheck)`)
+      writeFileSync(
+        join(folder, name),
+        `${JSON.stringify({ compilerOptions: { ...compilerOptions, ...options }, files: ["consumer.ts"] }, null, 2)}\n`
+      )
+      step(
+        `tsc -p ${project.folder}/${name} (module ${options.module}, moduleResolution ${options.moduleResolution}, ${project.type}, no skipLibCheck)`
+      )
       run(join(scratch, "node_modules", ".bin", "tsc"), ["-p", name], folder)
     }
     step(`node ${project.folder}/dist/consumer.js`)

@@ -18,7 +18,6 @@ import { join } from "node:path"
 import { run } from "./run.ts"
 import { publishedPackages, root } from "./workspace.ts"
 
-
 const pending = readdirSync(join(root, ".changeset")).filter((name) => name.endsWith(".md") && name !== "README.md")
 console.log(`==> changeset version on a scratch copy (${pending.length} pending changesets)`)
 const scratch = mkdtempSync(join(tmpdir(), "ta-release-"))

@@ -21,10 +21,7 @@ const anchors: Readonly<Record<string, ReadonlyArray<string>>> = {
   publishConfig: ["files"]
 }
 
-const withFields = (
-  manifest: Readonly<Record<string, unknown>>,
-  fields: Readonly<Record<string, unknown>>
-): Record<string, unknown> => {
+const withFields = (manifest: Readonly<Record<string, unknown>>, fields: Readonly<Record<string, unknown>>): Record<string, unknown> => {
   const entries = Object.entries(manifest).map(([key, value]): [string, unknown] => [key, key in fields ? fields[key] : value])
   for (const [key, value] of Object.entries(fields)) {
     if (key in manifest) continue

@@ -67,7 +67,13 @@ export interface ApiGrant {
   readonly endpoint: { readonly host: string; readonly port: number }
   /** The LAN target of a port forward. */
   readonly forward: { readonly address: string; readonly port: number } | null
-  readonly progress: { readonly natOpen: boolean; readonly deviceReady: boolean; readonly natGone: boolean; readonly deviceGone: boolean; readonly revokeStuck: boolean }
+  readonly progress: {
+    readonly natOpen: boolean
+    readonly deviceReady: boolean
+    readonly natGone: boolean
+    readonly deviceGone: boolean
+    readonly revokeStuck: boolean
+  }
   readonly revokeReason: string | null
 }
 
@@ -128,9 +134,19 @@ export const makeClient = (baseUrl: string, apiKey: string): Client => {
   const segment = encodeURIComponent
   return {
     grant: (deviceId, body, idempotencyKey) =>
-      call("POST", `/api/devices/${segment(deviceId)}/grants`, body, idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
+      call(
+        "POST",
+        `/api/devices/${segment(deviceId)}/grants`,
+        body,
+        idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }
+      ),
     list: async (deviceId, states) =>
-      (await call<{ grants: ReadonlyArray<ApiGrant> }>("GET", `/api/devices/${segment(deviceId)}/grants${states === undefined ? "" : `?states=${segment(states)}`}`)).grants,
+      (
+        await call<{ grants: ReadonlyArray<ApiGrant> }>(
+          "GET",
+          `/api/devices/${segment(deviceId)}/grants${states === undefined ? "" : `?states=${segment(states)}`}`
+        )
+      ).grants,
     get: async (grantId) => (await call<{ grant: ApiGrant }>("GET", `/api/grants/${segment(grantId)}`)).grant,
     revoke: async (grantId) => (await call<{ grant: ApiGrant }>("DELETE", `/api/grants/${segment(grantId)}`)).grant
   }

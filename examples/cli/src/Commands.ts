@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { type ApiGrant, type Client } from "./Client.ts"
+import type { ApiGrant, Client } from "./Client.ts"
 import { formatRemaining, grantsTable, progressLine } from "./Format.ts"
 
 /**
@@ -78,7 +78,9 @@ export const grant = async (
   }
   for (const warning of created.warnings) output.line(`warning: ${warning}`)
   if (final.kind === "port-forward" && final.forward !== null) {
-    output.line(`Grant ${final.id} (${final.state}${final.ready ? ", ready" : ""}), expires in ${formatRemaining(Date.parse(final.expiresAt) - Date.now())}`)
+    output.line(
+      `Grant ${final.id} (${final.state}${final.ready ? ", ready" : ""}), expires in ${formatRemaining(Date.parse(final.expiresAt) - Date.now())}`
+    )
     output.line(`  endpoint  ${final.endpoint.host}`)
     output.line(`  port      ${final.endpoint.port}`)
     output.line(`  forwards  ${final.forward.address}:${final.forward.port}    (from ${final.source} only)`)
@@ -89,7 +91,9 @@ export const grant = async (
     return
   }
   const c = created.credentials
-  output.line(`Grant ${final.id} (${final.state}${final.ready ? ", ready" : ""}), expires in ${formatRemaining(Date.parse(final.expiresAt) - Date.now())}`)
+  output.line(
+    `Grant ${final.id} (${final.state}${final.ready ? ", ready" : ""}), expires in ${formatRemaining(Date.parse(final.expiresAt) - Date.now())}`
+  )
   output.line(`  endpoint  ${c.host}`)
   output.line(`  port      ${c.port}`)
   output.line(`  username  ${c.username}`)
@@ -104,7 +108,11 @@ export const grant = async (
  * @category constructors
  * @since 0.1.0
  */
-export const list = async (client: Client, input: { readonly deviceId: string; readonly states?: string; readonly json: boolean }, output: Output) => {
+export const list = async (
+  client: Client,
+  input: { readonly deviceId: string; readonly states?: string; readonly json: boolean },
+  output: Output
+) => {
   const grants = await client.list(input.deviceId, input.states)
   output.line(input.json ? JSON.stringify({ grants }) : grantsTable(grants, Date.now()))
 }
@@ -115,8 +123,16 @@ export const list = async (client: Client, input: { readonly deviceId: string; r
  * @category constructors
  * @since 0.1.0
  */
-export const revoke = async (client: Client, input: { readonly grantId: string; readonly wait: boolean; readonly json: boolean }, output: Output) => {
+export const revoke = async (
+  client: Client,
+  input: { readonly grantId: string; readonly wait: boolean; readonly json: boolean },
+  output: Output
+) => {
   const revoked = await client.revoke(input.grantId)
   const final = input.wait ? await watch(client, revoked.id, { json: input.json, timeoutMs: 60_000 }, output) : revoked
-  output.line(input.json ? JSON.stringify({ grant: final }) : `Grant ${final.id} is ${final.state}${final.revokeReason === null ? "" : ` (${final.revokeReason})`}.`)
+  output.line(
+    input.json
+      ? JSON.stringify({ grant: final })
+      : `Grant ${final.id} is ${final.state}${final.revokeReason === null ? "" : ` (${final.revokeReason})`}.`
+  )
 }

@@ -41,7 +41,11 @@ export const formatRemaining = (ms: number): string => {
  */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd()
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd()
   return [line(header), ...rows.map(line)].join("\n")
 }
 
@@ -52,19 +56,21 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
  * @since 0.1.0
  */
 export const grantsTable = (grants: ReadonlyArray<ApiGrant>, now: number): string =>
-  grants.length === 0 ? "No grants." : table(
-    ["ID", "USER", "ACCESS", "PERMISSION", "SOURCE", "ENDPOINT", "STATE", "EXPIRES IN"],
-    grants.map((grant) => [
-      grant.id,
-      grant.username,
-      grant.accessType,
-      grant.permission,
-      grant.source,
-      `${grant.endpoint.host}:${grant.endpoint.port}`,
-      grant.state,
-      grant.state === "revoked" || grant.state === "revoking" ? "-" : formatRemaining(Date.parse(grant.expiresAt) - now)
-    ])
-  )
+  grants.length === 0
+    ? "No grants."
+    : table(
+        ["ID", "USER", "ACCESS", "PERMISSION", "SOURCE", "ENDPOINT", "STATE", "EXPIRES IN"],
+        grants.map((grant) => [
+          grant.id,
+          grant.username,
+          grant.accessType,
+          grant.permission,
+          grant.source,
+          `${grant.endpoint.host}:${grant.endpoint.port}`,
+          grant.state,
+          grant.state === "revoked" || grant.state === "revoking" ? "-" : formatRemaining(Date.parse(grant.expiresAt) - now)
+        ])
+      )
 
 /**
  * One progress line: each step of provisioning (or revocation) ticked when done.

@@ -94,7 +94,11 @@ const run = async (): Promise<void> => {
         ...(values.label !== undefined ? { label: values.label } : {})
       }
       const idempotencyKey = values["idempotency-key"]
-      return Commands.grant(client, { deviceId: target, body, wait: values.wait, json, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) }, output)
+      return Commands.grant(
+        client,
+        { deviceId: target, body, wait: values.wait, json, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) },
+        output
+      )
     }
     case "list":
       return Commands.list(client, { deviceId: target, json, ...(values.states !== undefined ? { states: values.states } : {}) }, output)

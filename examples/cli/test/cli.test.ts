@@ -14,14 +14,26 @@ let demo: ChildProcess
 let url = ""
 
 const cli = (...args: ReadonlyArray<string>) => {
-  const result = spawnSync(process.execPath, [main, ...args], { env: { ...process.env, TA_URL: url, TA_KEY: key }, encoding: "utf8", timeout: 60_000 })
+  const result = spawnSync(process.execPath, [main, ...args], {
+    env: { ...process.env, TA_URL: url, TA_KEY: key },
+    encoding: "utf8",
+    timeout: 60_000
+  })
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
 beforeAll(async () => {
   const from = 30_000 + Math.floor(Math.random() * 40) * 50
   demo = spawn(process.execPath, [Path.join(import.meta.dirname, "..", "..", "express-server", "src", "main.ts")], {
-    env: { ...process.env, TA_PORT: "0", TA_READY_JSON: "1", TA_API_KEYS: `${key}=cli:admin`, TA_STORE: "memory", TA_SIMULATORS: "1", TA_PORT_RANGE: `${from}-${from + 49}` },
+    env: {
+      ...process.env,
+      TA_PORT: "0",
+      TA_READY_JSON: "1",
+      TA_API_KEYS: `${key}=cli:admin`,
+      TA_STORE: "memory",
+      TA_SIMULATORS: "1",
+      TA_PORT_RANGE: `${from}-${from + 49}`
+    },
     stdio: ["ignore", "pipe", "inherit"]
   })
   url = await new Promise<string>((resolve, reject) => {
@@ -41,7 +53,19 @@ afterAll(() => {
 
 describe("transient-access CLI", () => {
   it("grant --wait, list, revoke --wait, watch (human and --json)", () => {
-    const granted = cli("grant", "rtr-1", "--access", "ssh", "--permission", "read-only", "--ttl", "15m", "--source", "127.0.0.1/32", "--wait")
+    const granted = cli(
+      "grant",
+      "rtr-1",
+      "--access",
+      "ssh",
+      "--permission",
+      "read-only",
+      "--ttl",
+      "15m",
+      "--source",
+      "127.0.0.1/32",
+      "--wait"
+    )
     assert.strictEqual(granted.status, 0, granted.stderr)
     assert.match(granted.stdout, /nat rule ✔ {2}device user ✔/)
     assert.match(granted.stdout, /password {2}[A-Za-z0-9]{24} {4}\(shown once\)/)
@@ -52,12 +76,18 @@ describe("transient-access CLI", () => {
     const listed = cli("list", "rtr-1", "--states", "active", "--json")
     assert.strictEqual(listed.status, 0, listed.stderr)
     const grants = (JSON.parse(listed.stdout) as { grants: ReadonlyArray<{ id: string }> }).grants
-    assert.include(grants.map((grant) => grant.id), grantId)
+    assert.include(
+      grants.map((grant) => grant.id),
+      grantId
+    )
     assert.include(cli("list", "rtr-1").stdout, grantId)
 
     const revoked = cli("revoke", grantId, "--wait", "--json")
     assert.strictEqual(revoked.status, 0, revoked.stderr)
-    const events = revoked.stdout.trim().split("\n").map((line) => JSON.parse(line) as { grant: { state: string } })
+    const events = revoked.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { grant: { state: string } })
     assert.strictEqual(events.at(-1)?.grant.state, "revoked")
 
     const watched = cli("watch", grantId)
@@ -65,7 +95,19 @@ describe("transient-access CLI", () => {
   })
 
   it("grant --forward: a port forward through the router (no login)", () => {
-    const granted = cli("grant", "rtr-1", "--forward", "192.168.88.10:443", "--permission", "full", "--ttl", "10m", "--source", "127.0.0.1/32", "--wait")
+    const granted = cli(
+      "grant",
+      "rtr-1",
+      "--forward",
+      "192.168.88.10:443",
+      "--permission",
+      "full",
+      "--ttl",
+      "10m",
+      "--source",
+      "127.0.0.1/32",
+      "--wait"
+    )
     assert.strictEqual(granted.status, 0, granted.stderr)
     assert.match(granted.stdout, /forwards {2}192\.168\.88\.10:443 {4}\(from 127\.0\.0\.1\/32 only\)/)
     assert.notMatch(granted.stdout, /password/)

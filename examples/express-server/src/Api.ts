@@ -49,7 +49,9 @@ export const CreateGrantBody = GrantRequest.GrantRequest.mapFields(({ deviceId: 
  */
 export const ListGrantsQuery = Schema.Struct({
   /** Comma-separated states; default every state. */
-  states: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^(pending|active|revoking|revoked)(,(pending|active|revoking|revoked)){0,3}$/))),
+  states: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^(pending|active|revoking|revoked)(,(pending|active|revoking|revoked)){0,3}$/))
+  ),
   limit: Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 500 })))
 })
 
@@ -103,7 +105,8 @@ const authenticate = (apiKeys: ApiKeys) => (request: Request, response: Response
 const actorOf = (response: Response): Policy.Actor => response.locals["actor"] as Policy.Actor
 
 const requireJsonObject = (request: Request): Record<string, unknown> => {
-  if (!request.is("application/json")) throw new HttpProblem("UnsupportedMediaType", "send a JSON object with Content-Type: application/json")
+  if (!request.is("application/json"))
+    throw new HttpProblem("UnsupportedMediaType", "send a JSON object with Content-Type: application/json")
   const body: unknown = request.body
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new HttpProblem("InvalidRequest", "the body must be a JSON object")
@@ -122,7 +125,8 @@ const pathParameter = (request: Request, name: string): string => {
 const idempotencyKey = (request: Request): string | undefined => {
   const key = request.get("idempotency-key")
   if (key === undefined) return undefined
-  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpProblem("InvalidRequest", "Idempotency-Key must be 1-128 printable ASCII characters", "Idempotency-Key")
+  if (!/^[\x21-\x7e]{1,128}$/.test(key))
+    throw new HttpProblem("InvalidRequest", "Idempotency-Key must be 1-128 printable ASCII characters", "Idempotency-Key")
   return key
 }
 
@@ -190,7 +194,7 @@ export const makeApiRouter = (options: ApiOptions): Router => {
     if (options.pull === undefined) throw new HttpProblem("NotPullDevice", "this server has no pull-mode devices")
     const script = await options.pull.bootstrap(deviceId)
     await sdk.runtime.runPromise(
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const audit = yield* AuditLog.AuditLog
         const at = yield* Clock.currentTimeMillis
         yield* audit.record({ at, actor: actor.id, action: "device.bootstrap", grantId: null, details: { deviceId } })
@@ -202,7 +206,8 @@ export const makeApiRouter = (options: ApiOptions): Router => {
   router.get("/audit", async (request, response) => {
     const query = decodeOrThrow(AuditQuery, request.query)
     const actor = actorOf(response)
-    if (query.grantId !== undefined) await sdk.get(actor, query.grantId) // read permission on that grant
+    if (query.grantId !== undefined)
+      await sdk.get(actor, query.grantId) // read permission on that grant
     else if (!actor.roles.includes("admin") && !actor.roles.includes("operator")) {
       throw new HttpProblem("PolicyDenied", "only admins and operators may read the whole audit log")
     }

@@ -41,16 +41,20 @@ const knownRoles = new Set(["admin", "operator", "viewer"])
  * @since 0.1.0
  */
 export const parseApiKeys = (text: string): ReadonlyArray<ApiKeyEntry> =>
-  text.split(",").map((part) => part.trim()).filter((part) => part !== "").map((part) => {
-    const equals = part.lastIndexOf("=")
-    const key = part.slice(0, equals)
-    const [actorId = "", roleText = ""] = part.slice(equals + 1).split(":")
-    const roles = roleText.split("+").filter((role) => role !== "")
-    if (equals < 16 || !Ids.isId(actorId) || roles.length === 0 || roles.some((role) => !knownRoles.has(role))) {
-      throw new Error("TA_API_KEYS: expected <key of 16+ chars>=<actor>:<admin|operator|viewer>[+role] entries")
-    }
-    return { key, actor: { id: actorId as Policy.Actor["id"], roles } }
-  })
+  text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+    .map((part) => {
+      const equals = part.lastIndexOf("=")
+      const key = part.slice(0, equals)
+      const [actorId = "", roleText = ""] = part.slice(equals + 1).split(":")
+      const roles = roleText.split("+").filter((role) => role !== "")
+      if (equals < 16 || !Ids.isId(actorId) || roles.length === 0 || roles.some((role) => !knownRoles.has(role))) {
+        throw new Error("TA_API_KEYS: expected <key of 16+ chars>=<actor>:<admin|operator|viewer>[+role] entries")
+      }
+      return { key, actor: { id: actorId as Policy.Actor["id"], roles } }
+    })
 
 /**
  * A lookup table over the entries.

@@ -35,7 +35,11 @@ export interface PullDevices {
    * `HttpProblem` (`Unauthorized` for an unknown device or a bad token, `InvalidRequest`
    * for an unreadable report, `StoreError` (503) when the store cannot be reached).
    */
-  readonly checkIn: (input: { readonly deviceId: string; readonly authorization: string | undefined; readonly body: string }) => Promise<string>
+  readonly checkIn: (input: {
+    readonly deviceId: string
+    readonly authorization: string | undefined
+    readonly body: string
+  }) => Promise<string>
   /**
    * Rotates the device's token and resolves to its bootstrap script. Rejects with
    * `DeviceNotFound` or `NotPullDevice`.
@@ -65,17 +69,24 @@ export const makePullDevices = (options: {
       if (Exit.isSuccess(exit)) return exit.value
       const error = Cause.findErrorOption(exit.cause)
       if (Option.isSome(error) && error.value.reason === "BadReport") throw new HttpProblem("InvalidRequest", "unreadable check-in report")
-      if (Option.isSome(error) && error.value.reason === "Unavailable") throw new HttpProblem("StoreError", "the store is unavailable; check in again later")
+      if (Option.isSome(error) && error.value.reason === "Unavailable")
+        throw new HttpProblem("StoreError", "the store is unavailable; check in again later")
       throw new HttpProblem("Unauthorized", "unknown device or bad token")
     },
     bootstrap: async (deviceId) => {
       if (!known.has(deviceId)) throw new HttpProblem("DeviceNotFound", `no device ${deviceId}`)
       if (!pullIds.has(deviceId)) throw new HttpProblem("NotPullDevice", `device ${deviceId} is a push-mode device: it needs no bootstrap`)
       const id = deviceId as Ids.DeviceId
-      return Effect.runPromise(Effect.gen(function*() {
-        const token = yield* options.channel.registerDevice(id)
-        return yield* options.channel.bootstrap(id, { url: options.checkInUrl(deviceId), token, intervalSeconds: options.intervalSeconds })
-      }))
+      return Effect.runPromise(
+        Effect.gen(function* () {
+          const token = yield* options.channel.registerDevice(id)
+          return yield* options.channel.bootstrap(id, {
+            url: options.checkInUrl(deviceId),
+            token,
+            intervalSeconds: options.intervalSeconds
+          })
+        })
+      )
     }
   }
 }

@@ -62,10 +62,14 @@ export interface Devices {
 export const makeDevices = (options: DeviceOptions): Devices => {
   let built: PullChannel.PullChannel["Service"] | undefined
   const push = Layer.unwrap(Effect.map(options.credentials, (credentials) => ApiTransport.layer({ credentials, tls: options.tls })))
-  const pull = Layer.unwrap(Effect.map(PullChannel.make, (channel) => {
-    built = channel
-    return PullGateway.layer({ applyTimeoutMs: options.applyTimeoutMs }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))
-  }))
+  const pull = Layer.unwrap(
+    Effect.map(PullChannel.make, (channel) => {
+      built = channel
+      return PullGateway.layer({ applyTimeoutMs: options.applyTimeoutMs }).pipe(
+        Layer.provide(Layer.succeed(PullChannel.PullChannel, channel))
+      )
+    })
+  )
   const channel = () => {
     if (built === undefined) throw new Error("the pull channel is built with the device layer: start the SDK first")
     return built
@@ -85,14 +89,15 @@ export const credentialsFromConfig = (
   entries: ReadonlyMap<string, DeviceCredentials>,
   fallback: ApiTransport.ApiCredentials | undefined
 ): DeviceOptions["credentials"] =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const resolved = new Map<string, ApiTransport.ApiCredentials>()
     for (const [deviceId, entry] of entries) {
       resolved.set(deviceId, { user: entry.user, password: yield* Config.Redacted(entry.passwordEnv) })
     }
     return (device: Topology.Device) => {
       const credentials = resolved.get(device.id) ?? fallback
-      if (credentials === undefined) throw new Error(`no API credentials for device ${device.id}: set TA_ROUTEROS_PASSWORD or its credentials.passwordEnv`)
+      if (credentials === undefined)
+        throw new Error(`no API credentials for device ${device.id}: set TA_ROUTEROS_PASSWORD or its credentials.passwordEnv`)
       return credentials
     }
   })

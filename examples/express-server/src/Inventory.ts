@@ -61,10 +61,12 @@ export type DeviceCredentials = typeof DeviceCredentials.Type
  * @since 0.1.0
  */
 export const InventoryFile = Schema.Struct({
-  sites: Schema.Array(Site.mapFields(({ devices: _devices, ...fields }) => ({
-    ...fields,
-    devices: Schema.Array(Topology.Device.mapFields((fields) => ({ ...fields, credentials: Schema.optionalKey(DeviceCredentials) })))
-  }))),
+  sites: Schema.Array(
+    Site.mapFields(({ devices: _devices, ...fields }) => ({
+      ...fields,
+      devices: Schema.Array(Topology.Device.mapFields((fields) => ({ ...fields, credentials: Schema.optionalKey(DeviceCredentials) })))
+    }))
+  ),
   regions: Schema.Array(Topology.Region)
 })
 
@@ -86,8 +88,7 @@ export interface LoadedInventory {
  * @category constructors
  * @since 0.1.0
  */
-export const devicesOf = (inventory: Inventory): ReadonlyArray<Topology.Device> =>
-  inventory.sites.flatMap((site) => site.devices)
+export const devicesOf = (inventory: Inventory): ReadonlyArray<Topology.Device> => inventory.sites.flatMap((site) => site.devices)
 
 /**
  * Decodes an inventory file from JSON text (throws with the schema's message when invalid)

@@ -24,7 +24,7 @@ export const layerByMode = <EPush, EPull, RPush, RPull>(gateways: {
 }): Layer.Layer<DeviceGateway.DeviceGateway, EPush | EPull, RPush | RPull> =>
   Layer.effect(
     DeviceGateway.DeviceGateway,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const push = Context.get(yield* Layer.build(gateways.push), DeviceGateway.DeviceGateway)
       const pull = Context.get(yield* Layer.build(gateways.pull), DeviceGateway.DeviceGateway)
       const of = (device: Topology.Device) => (device.mode === "pull" ? pull : push)

@@ -38,7 +38,8 @@ export const openApiDocument = (serverUrl: string) => ({
   info: {
     title: "Transient Access example API",
     version: "0.1.0",
-    description: "Just-in-time, time-limited SSH/WinBox access to MikroTik routers. Errors are RFC 9457 problem+json with the SDK error `_tag`."
+    description:
+      "Just-in-time, time-limited SSH/WinBox access to MikroTik routers. Errors are RFC 9457 problem+json with the SDK error `_tag`."
   },
   servers: [{ url: serverUrl }],
   security: [{ apiKey: [] }],
@@ -51,7 +52,11 @@ export const openApiDocument = (serverUrl: string) => ({
         summary: "Create an access grant on a device; the password is in this response only",
         parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 128 } }],
         requestBody: { required: true, content: { "application/json": { schema: jsonSchema(CreateGrantBody) } } },
-        responses: { "201": json("Created, with credentials", "GrantCreated"), "200": json("Idempotent replay (no password)", "GrantCreated"), ...errors(400, 401, 403, 404, 409, 413, 415, 503) }
+        responses: {
+          "201": json("Created, with credentials", "GrantCreated"),
+          "200": json("Idempotent replay (no password)", "GrantCreated"),
+          ...errors(400, 401, 403, 404, 409, 413, 415, 503)
+        }
       },
       get: {
         summary: "List a device's grants (newest first)",
@@ -62,24 +67,39 @@ export const openApiDocument = (serverUrl: string) => ({
     "/api/grants/{grantId}": {
       parameters: [pathId("grantId")],
       get: { summary: "Get a grant", responses: { "200": json("The grant", "GrantEnvelope"), ...errors(401, 403, 404) } },
-      delete: { summary: "Revoke a grant (idempotent)", responses: { "200": json("The grant, revoking or revoked", "GrantEnvelope"), ...errors(401, 403, 404) } }
+      delete: {
+        summary: "Revoke a grant (idempotent)",
+        responses: { "200": json("The grant, revoking or revoked", "GrantEnvelope"), ...errors(401, 403, 404) }
+      }
     },
     "/api/audit": {
-      get: { summary: "Audit events (newest first)", parameters: queryParameters(AuditQuery), responses: { "200": { description: "Events" }, ...errors(400, 401, 403) } }
+      get: {
+        summary: "Audit events (newest first)",
+        parameters: queryParameters(AuditQuery),
+        responses: { "200": { description: "Events" }, ...errors(400, 401, 403) }
+      }
     },
     "/api/devices/{deviceId}/bootstrap": {
       parameters: [pathId("deviceId")],
       post: {
-        summary: "Pull-mode device: issue a new check-in token (the old one stops working) and return the bootstrap script to paste on the router (admins)",
-        responses: { "200": { description: "RouterOS script", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 403, 404, 409) }
+        summary:
+          "Pull-mode device: issue a new check-in token (the old one stops working) and return the bootstrap script to paste on the router (admins)",
+        responses: {
+          "200": { description: "RouterOS script", content: { "text/plain": { schema: { type: "string" } } } },
+          ...errors(401, 403, 404, 409)
+        }
       }
     },
     "/device/{deviceId}/checkin": {
       parameters: [pathId("deviceId")],
       post: {
-        summary: "Pull-mode device check-in (per-device bearer token): reports applied sequence numbers and device state, returns the RouterOS script to run",
+        summary:
+          "Pull-mode device check-in (per-device bearer token): reports applied sequence numbers and device state, returns the RouterOS script to run",
         security: [{ deviceToken: [] }],
-        responses: { "200": { description: "RouterOS script", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 401, 404) }
+        responses: {
+          "200": { description: "RouterOS script", content: { "text/plain": { schema: { type: "string" } } } },
+          ...errors(400, 401, 404)
+        }
       }
     }
   },

@@ -44,12 +44,15 @@ export const presentGrantResult = (result: Grants.GrantResult) => ({
   grant: presentGrant(result.grant),
   replayed: result.replayed,
   warnings: result.warnings,
-  credentials: result.credentials === null ? null : {
-    username: result.credentials.username,
-    password: Facade.revealPassword(result.credentials),
-    host: result.credentials.host,
-    port: result.credentials.port,
-    sshCommand: result.credentials.sshCommand,
-    winboxAddress: result.credentials.winboxAddress
-  }
+  credentials:
+    result.credentials === null
+      ? null
+      : {
+          username: result.credentials.username,
+          password: Facade.revealPassword(result.credentials),
+          host: result.credentials.host,
+          port: result.credentials.port,
+          sshCommand: result.credentials.sshCommand,
+          winboxAddress: result.credentials.winboxAddress
+        }
 })

@@ -20,7 +20,9 @@ import type { Settings } from "./Settings.ts"
  * @category layers
  * @since 0.1.0
  */
-export const regionalLayer = (settings: Pick<Settings, "regional" | "netfilter">): Layer.Layer<RegionalGateway.RegionalGateway, unknown> => {
+export const regionalLayer = (
+  settings: Pick<Settings, "regional" | "netfilter">
+): Layer.Layer<RegionalGateway.RegionalGateway, unknown> => {
   switch (settings.regional) {
     case "relay":
       return RelayGateway.layerConfig

@@ -40,7 +40,12 @@ export type Settings = Config.Success<typeof settingsConfig>
 const list = (name: string, fallback = "") =>
   Config.String(name).pipe(
     Config.withDefault(fallback),
-    Config.map((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== ""))
+    Config.map((text) =>
+      text
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== "")
+    )
   )
 
 /**

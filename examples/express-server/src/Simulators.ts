@@ -56,8 +56,12 @@ export const startSimulators = async (options: {
       simulators.set(id, simulator)
       passwords.set(id, Redacted.make(password))
       const name = siteNames[index - 1] ?? `Site ${index}`
-      const mode = options.pullDevices.includes(id) ? "pull" as const : "push" as const
-      sites.push({ id: `site-${index}`, name, devices: [deviceFor(simulator, { id, regionId: options.region.id, mode, name: `${name} router` })] })
+      const mode = options.pullDevices.includes(id) ? ("pull" as const) : ("push" as const)
+      sites.push({
+        id: `site-${index}`,
+        name,
+        devices: [deviceFor(simulator, { id, regionId: options.region.id, mode, name: `${name} router` })]
+      })
     }
   } catch (error) {
     await Promise.all([...simulators.values()].map((simulator) => simulator.stop()))

@@ -57,7 +57,10 @@ Walkthrough (copy-paste into another terminal):
 
   # audit trail
   curl -s "$TA_URL/api/audit?grantId=$GRANT" -H "Authorization: Bearer $TA_KEY"
-${pull === undefined ? "" : `
+${
+  pull === undefined
+    ? ""
+    : `
   # 5. the same on the pull-mode device ${pull.id}: its user appears after a few check-ins
   curl -s -X POST "$TA_URL/api/devices/${pull.id}/grants" \\
     -H "Authorization: Bearer $TA_KEY" -H "Content-Type: application/json" \\
@@ -65,7 +68,8 @@ ${pull === undefined ? "" : `
   GRANT=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).grant.id')
   until curl -s "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY" | grep -q '"ready":true'; do sleep 1; done
   #    then repeat steps 2-4 (log in, revoke, login refused)
-`}
+`
+}
 Press Ctrl-C to stop.
 `
 }

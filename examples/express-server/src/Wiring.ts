@@ -101,18 +101,22 @@ const realDevices = async (settings: Settings) => {
     : undefined
   const missing = devicesOf(loaded.inventory).filter((device) => device.mode === "push" && !loaded.credentials.has(device.id))
   if (fallback === undefined && missing.length > 0) {
-    throw new Error(`push devices ${missing.map((device) => device.id).join(", ")} have no credentials: set TA_ROUTEROS_PASSWORD or their credentials.passwordEnv`)
+    throw new Error(
+      `push devices ${missing.map((device) => device.id).join(", ")} have no credentials: set TA_ROUTEROS_PASSWORD or their credentials.passwordEnv`
+    )
   }
   const logins = [...(fallback !== undefined ? [fallback.user] : []), ...[...loaded.credentials.values()].map((entry) => entry.user)]
   const reserved = logins.filter((user) => user.toLowerCase().startsWith("ta-"))
   if (reserved.length > 0) {
-    throw new Error(`API login ${reserved.join(", ")}: names starting with ta- are the SDK's temporary users and the reconciler removes them; pick another name`)
+    throw new Error(
+      `API login ${reserved.join(", ")}: names starting with ta- are the SDK's temporary users and the reconciler removes them; pick another name`
+    )
   }
   const tls = !settings.routerOs.tls
     ? false
     : Option.isSome(settings.routerOs.caFile)
-    ? { ca: await Fs.readFile(settings.routerOs.caFile.value, "utf8") }
-    : true
+      ? { ca: await Fs.readFile(settings.routerOs.caFile.value, "utf8") }
+      : true
   return { inventory: loaded.inventory, credentials: credentialsFromConfig(loaded.credentials, fallback), tls }
 }
 
@@ -123,13 +127,15 @@ const realDevices = async (settings: Settings) => {
  * @since 0.1.0
  */
 export const makeWiring = async (settings: Settings): Promise<Wiring> => {
-  const simulated: SimulatedDevices | undefined = settings.devices === "simulator"
-    ? await startSimulators({ count: settings.simulators, pullDevices: settings.pullDevices, region: localRegion(settings) })
-    : undefined
+  const simulated: SimulatedDevices | undefined =
+    settings.devices === "simulator"
+      ? await startSimulators({ count: settings.simulators, pullDevices: settings.pullDevices, region: localRegion(settings) })
+      : undefined
   try {
-    const source = simulated !== undefined
-      ? { inventory: simulated.inventory, credentials: Effect.succeed(simulated.credentials), tls: false as const }
-      : await realDevices(settings)
+    const source =
+      simulated !== undefined
+        ? { inventory: simulated.inventory, credentials: Effect.succeed(simulated.credentials), tls: false as const }
+        : await realDevices(settings)
     const inventory = source.inventory
     const devices = devicesOf(inventory)
     const applyTimeoutMs = Option.getOrElse(settings.pullApplyTimeoutMs, () => (simulated === undefined ? 60_000 : 5_000))

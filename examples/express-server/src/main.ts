@@ -29,7 +29,10 @@ let stopping = false
 const shutdown = () => {
   if (stopping) return
   stopping = true
-  server.stop().then(() => process.exit(0), () => process.exit(1))
+  server.stop().then(
+    () => process.exit(0),
+    () => process.exit(1)
+  )
 }
 process.on("SIGINT", shutdown)
 process.on("SIGTERM", shutdown)

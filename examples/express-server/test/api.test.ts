@@ -40,7 +40,10 @@ describe("REST API", () => {
     assert.notInclude(fetched.text, created.body.credentials.password, "the password is shown once only")
 
     const listed = await call(server.url, "GET", "/api/devices/rtr-1/grants?states=active", { key: keys.admin })
-    assert.include(listed.body.grants.map((grant) => grant.id), id)
+    assert.include(
+      listed.body.grants.map((grant) => grant.id),
+      id
+    )
 
     const revoked = await call(server.url, "DELETE", `/api/grants/${id}`, { key: keys.admin })
     assert.strictEqual(revoked.status, 200)
@@ -59,7 +62,13 @@ describe("REST API", () => {
   it("port forwards: a dst-nat rule with its expiry entry on the router, removed on revoke", async () => {
     const created = await call(server.url, "POST", "/api/devices/rtr-1/grants", {
       key: keys.admin,
-      body: { kind: "port-forward", accessType: "winbox", permission: "full", ttlSeconds: 600, forward: { address: "192.168.88.10", port: 8080 } }
+      body: {
+        kind: "port-forward",
+        accessType: "winbox",
+        permission: "full",
+        ttlSeconds: 600,
+        forward: { address: "192.168.88.10", port: 8080 }
+      }
     })
     assert.strictEqual(created.status, 201, created.text)
     assert.isNull(created.body.credentials, "a forward has no login")
@@ -69,7 +78,11 @@ describe("REST API", () => {
     const router = server.wiring.simulators.get("rtr-1")!
     const rule = router.state.nat.items.find((row) => row.props.get("comment") === `ta:${id}`)
     assert.isDefined(rule, "dst-nat rule on the router")
-    assert.strictEqual(rule?.props.get("disabled"), "false", "enabled once the grant is ready (created disabled, enabled after the locked re-check)")
+    assert.strictEqual(
+      rule?.props.get("disabled"),
+      "false",
+      "enabled once the grant is ready (created disabled, enabled after the locked re-check)"
+    )
     assert.strictEqual(rule?.props.get("to-addresses"), "192.168.88.10")
     assert.strictEqual(rule?.props.get("to-ports"), "8080")
     assert.strictEqual(rule?.props.get("dst-port"), String(ready.endpoint.port))

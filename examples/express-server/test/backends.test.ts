@@ -30,7 +30,11 @@ const ci = process.env["CI"] === "true"
 const suffix = () => Crypto.randomBytes(4).toString("hex")
 
 /** Grants read-only SSH on `deviceId`, waits until ready, revokes, waits until revoked. */
-const lifecycle = async (server: RunningServer, deviceId: string, onReady: (grant: { id: string; username: string }) => void | Promise<void> = () => {}) => {
+const lifecycle = async (
+  server: RunningServer,
+  deviceId: string,
+  onReady: (grant: { id: string; username: string }) => void | Promise<void> = () => {}
+) => {
   const created = await call(server.url, "POST", `/api/devices/${deviceId}/grants`, {
     key: keys.admin,
     body: { accessType: "ssh", permission: "read-only", ttlSeconds: 600, source: "127.0.0.1/32" }
@@ -55,10 +59,15 @@ describe("TA_DEVICES=routeros (inventory file, API login from the environment)",
     const range = randomPortRange()
     const file = Path.join(directory, credentials ? "inventory.json" : "bare.json")
     const device = deviceFor(router, { id: "edge-1", regionId: "edge", name: "Edge router" })
-    Fs.writeFileSync(file, JSON.stringify({
-      sites: [{ id: "edge", name: "Edge site", devices: [credentials ? { ...device, credentials: { user: "sdk-edge", passwordEnv } } : device] }],
-      regions: [{ id: "edge", endpointHost: "127.0.0.1", portRange: range, tunnelAddress: "127.0.0.1" }]
-    }))
+    Fs.writeFileSync(
+      file,
+      JSON.stringify({
+        sites: [
+          { id: "edge", name: "Edge site", devices: [credentials ? { ...device, credentials: { user: "sdk-edge", passwordEnv } } : device] }
+        ],
+        regions: [{ id: "edge", endpointHost: "127.0.0.1", portRange: range, tunnelAddress: "127.0.0.1" }]
+      })
+    )
     return file
   }
 
@@ -84,21 +93,32 @@ describe("TA_DEVICES=routeros (inventory file, API login from the environment)",
       assert.strictEqual(router.state.users.find(username)?.props.get("disabled"), "false")
       assert.isDefined(router.state.scheduler.find(`ta-exp-${username}`))
     })
-    assert.deepStrictEqual(router.state.users.items.map((user) => user.props.get("name")).filter((name) => name?.startsWith("ta-")), [])
+    assert.deepStrictEqual(
+      router.state.users.items.map((user) => user.props.get("name")).filter((name) => name?.startsWith("ta-")),
+      []
+    )
   })
 
   it("refuses to start without credentials for a push device, or with a ta- login", async () => {
     const settings: Partial<Settings> = { store: "memory", devices: "routeros", inventory: Option.some(writeInventory(false)) }
-    const missing = await startTestServer(settings).then(() => undefined, (cause: unknown) => cause)
+    const missing = await startTestServer(settings).then(
+      () => undefined,
+      (cause: unknown) => cause
+    )
     assert.match(String(missing), /edge-1 have no credentials: set TA_ROUTEROS_PASSWORD/)
-    const reserved = await startTestServer({ ...settings, routerOs: { user: "ta-sdk", password: Option.some(Redacted.make("x")), tls: false, caFile: Option.none() } })
-      .then(() => undefined, (cause: unknown) => cause)
+    const reserved = await startTestServer({
+      ...settings,
+      routerOs: { user: "ta-sdk", password: Option.some(Redacted.make("x")), tls: false, caFile: Option.none() }
+    }).then(
+      () => undefined,
+      (cause: unknown) => cause
+    )
     assert.match(String(reserved), /ta-sdk: names starting with ta- are the SDK's temporary users/)
   })
 })
 
 const redisUrl = process.env["TA_TEST_REDIS_URL"]
-if (redisUrl === undefined && ci) throw new Error("TA_QUEUE=redis test needs TA_TEST_REDIS_URL (eval \"$(scripts/services.sh)\")")
+if (redisUrl === undefined && ci) throw new Error('TA_QUEUE=redis test needs TA_TEST_REDIS_URL (eval "$(scripts/services.sh)")')
 
 describe.skipIf(redisUrl === undefined)(`TA_QUEUE=redis${redisUrl === undefined ? " (skipped: TA_TEST_REDIS_URL not set)" : ""}`, () => {
   const prefix = `ta-example-${suffix()}`
@@ -107,7 +127,12 @@ describe.skipIf(redisUrl === undefined)(`TA_QUEUE=redis${redisUrl === undefined 
 
   beforeAll(async () => {
     client = new Redis(redisUrl ?? "")
-    server = await startTestServer({ store: "memory", simulators: 1, queue: "redis", redis: { url: Option.some(Redacted.make(redisUrl ?? "")), prefix } })
+    server = await startTestServer({
+      store: "memory",
+      simulators: 1,
+      queue: "redis",
+      redis: { url: Option.some(Redacted.make(redisUrl ?? "")), prefix }
+    })
   })
   afterAll(async () => {
     await server?.stop()

@@ -32,7 +32,14 @@ describe.skipIf(!available)(`dashboard in chromium${available ? "" : " (skipped:
       executablePath,
       headless: true,
       viewport: { width: 1280, height: 860 },
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run"
+      ]
     })
   })
   afterAll(async () => {

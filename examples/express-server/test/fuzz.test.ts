@@ -20,15 +20,47 @@ afterAll(async () => {
 
 const hostileString = fc.oneof(
   fc.string(),
-  fc.constantFrom("'", "\"", "\n", "\r\n", "\\", "${x}", "$(reboot)", "`id`", ";", "/system reset-configuration", "\u0000", "ta:evil", "0.0.0.0/0", "::/0"),
+  fc.constantFrom(
+    "'",
+    '"',
+    "\n",
+    "\r\n",
+    "\\",
+    // a RouterOS/shell variable reference, on purpose
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: hostile input, not a template
+    "${x}",
+    "$(reboot)",
+    "`id`",
+    ";",
+    "/system reset-configuration",
+    "\u0000",
+    "ta:evil",
+    "0.0.0.0/0",
+    "::/0"
+  ),
   fc.string({ unit: "grapheme", maxLength: 50 }),
   fc.string({ minLength: 200, maxLength: 2_000 })
 )
 
 const badSource = fc.oneof(
   fc.constantFrom(
-    "0.0.0.0/0", "::/0", "10.0.0.1/24", "010.0.0.0/8", "10.0.0.0/33", "::ffff:10.0.0.1/128", "1.2.3.4 ", " 1.2.3.4",
-    "1.2.3.4/32\n", "1.2.3.4/32;reboot", "fe80::1%eth0", "127.1", "0x7f.0.0.1", "1.2.3.4//32", "1.2.3.4/+32", "1.2.3.4/032", ""
+    "0.0.0.0/0",
+    "::/0",
+    "10.0.0.1/24",
+    "010.0.0.0/8",
+    "10.0.0.0/33",
+    "::ffff:10.0.0.1/128",
+    "1.2.3.4 ",
+    " 1.2.3.4",
+    "1.2.3.4/32\n",
+    "1.2.3.4/32;reboot",
+    "fe80::1%eth0",
+    "127.1",
+    "0x7f.0.0.1",
+    "1.2.3.4//32",
+    "1.2.3.4/+32",
+    "1.2.3.4/032",
+    ""
   ),
   hostileString.filter((text) => !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(text))
 )
@@ -48,9 +80,20 @@ const hostileBody = fc.oneof(
   hostileString.filter((text) => text !== "ssh" && text !== "winbox").map((accessType) => ({ ...validBase, accessType })),
   hostileString.filter((text) => text !== "full" && text !== "read-only").map((permission) => ({ ...validBase, permission })),
   fc.string({ minLength: 201, maxLength: 400 }).map((label) => ({ ...validBase, label })),
-  fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !(key in validBase) && key !== "label" && key !== "kind" && key !== "forward"), fc.jsonValue(), { minKeys: 1, maxKeys: 3 })
+  fc
+    .dictionary(
+      fc
+        .string({ minLength: 1, maxLength: 20 })
+        .filter((key) => !(key in validBase) && key !== "label" && key !== "kind" && key !== "forward"),
+      fc.jsonValue(),
+      { minKeys: 1, maxKeys: 3 }
+    )
     .map((extra) => ({ ...validBase, ...extra })),
-  fc.record({ kind: fc.constantFrom("port-forward"), forward: fc.record({ address: hostileString, port: fc.integer({ min: -5, max: 70_000 }) }) })
+  fc
+    .record({
+      kind: fc.constantFrom("port-forward"),
+      forward: fc.record({ address: hostileString, port: fc.integer({ min: -5, max: 70_000 }) })
+    })
     .map((extra) => ({ ...validBase, ...extra })),
   fc.jsonValue().filter((value) => value === null || typeof value !== "object" || Array.isArray(value)),
   fc.object().map((value) => ({ ...value, accessType: 7 }))
@@ -58,7 +101,7 @@ const hostileBody = fc.oneof(
 
 /** Raw payloads: broken JSON, huge bodies. */
 const hostileRaw = fc.oneof(
-  fc.constantFrom("{", "{\"accessType\":", "nul", "[1,2", "\"\\u0000\"", "{\"a\":1}}"),
+  fc.constantFrom("{", '{"accessType":', "nul", "[1,2", '"\\u0000"', '{"a":1}}'),
   fc.integer({ min: 17, max: 64 }).map((kib) => JSON.stringify({ ...validBase, label: "x".repeat(kib * 1024) }))
 )
 
@@ -108,7 +151,12 @@ describe("HTTP fuzzing", () => {
       fc.asyncProperty(hostileString, async (segment) => {
         const response = await call(server.url, "GET", `/api/grants/${encodeURIComponent(segment)}`, { key: keys.admin })
         assertProblem(response, segment)
-        const list = await call(server.url, "GET", `/api/devices/rtr-1/grants?states=${encodeURIComponent(segment)}&limit=${encodeURIComponent(segment)}`, { key: keys.admin })
+        const list = await call(
+          server.url,
+          "GET",
+          `/api/devices/rtr-1/grants?states=${encodeURIComponent(segment)}&limit=${encodeURIComponent(segment)}`,
+          { key: keys.admin }
+        )
         if (list.status !== 200) assertProblem(list, segment)
       }),
       { numRuns: 100 }

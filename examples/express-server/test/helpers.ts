@@ -55,7 +55,14 @@ export const startDemoProcess = (env: Record<string, string> = {}): Promise<Demo
   new Promise((resolve, reject) => {
     const range = randomPortRange()
     const child: ChildProcess = spawn(process.execPath, [Path.join(import.meta.dirname, "..", "src", "main.ts")], {
-      env: { ...process.env, TA_PORT: "0", TA_READY_JSON: "1", TA_PORT_RANGE: `${range.from}-${range.to}`, TA_API_KEYS: apiKeysText, ...env },
+      env: {
+        ...process.env,
+        TA_PORT: "0",
+        TA_READY_JSON: "1",
+        TA_PORT_RANGE: `${range.from}-${range.to}`,
+        TA_API_KEYS: apiKeysText,
+        ...env
+      },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
@@ -99,7 +106,13 @@ export interface Body {
   readonly grants: ReadonlyArray<GrantView>
   readonly events: ReadonlyArray<{ readonly action: string; readonly grantId: string | null; readonly details: Record<string, unknown> }>
   readonly warnings: ReadonlyArray<string>
-  readonly credentials: { readonly username: string; readonly password: string; readonly host: string; readonly port: number; readonly sshCommand: string | null }
+  readonly credentials: {
+    readonly username: string
+    readonly password: string
+    readonly host: string
+    readonly port: number
+    readonly sshCommand: string | null
+  }
   readonly _tag: string
   readonly status: number
   readonly detail: string

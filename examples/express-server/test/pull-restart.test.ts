@@ -13,7 +13,11 @@ import { join } from "node:path"
 import { startTestServer } from "./helpers.ts"
 
 const checkIn = (url: string, token: string, body: string) =>
-  fetch(`${url}/device/rtr-2/checkin`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" }, body })
+  fetch(`${url}/device/rtr-2/checkin`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+    body
+  })
 
 describe("pull mode across a server restart (PGlite directory)", () => {
   it("the token issued before the restart still works; a wrong one is refused", { timeout: 60_000 }, async () => {

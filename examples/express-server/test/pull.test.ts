@@ -75,11 +75,17 @@ describe("pull mode (rtr-2 checks in over HTTP)", () => {
     assert.include(bootstrap.text, `${server.url}/device/rtr-2/checkin`)
     assert.include(bootstrap.text, "/tool fetch")
     const audit = await call(server.url, "GET", "/api/audit?limit=20", { key: keys.admin })
-    assert.include(audit.body.events.map((event) => event.action), "device.bootstrap")
+    assert.include(
+      audit.body.events.map((event) => event.action),
+      "device.bootstrap"
+    )
 
     // the device still holds the old token: its check-ins are refused until the operator
     // pastes the new script; then grants work again
-    const stale = await device.run("/system script run ta-checkin").then(() => "accepted", (error: unknown) => String(error))
+    const stale = await device.run("/system script run ta-checkin").then(
+      () => "accepted",
+      (error: unknown) => String(error)
+    )
     assert.include(stale, "401", "the old token is refused")
     await device.run(bootstrap.text)
     await grantAndRevoke("after re-bootstrap")
@@ -105,8 +111,16 @@ describe("pull mode (rtr-2 checks in over HTTP)", () => {
     // hostile tokens and bodies: always a 4xx problem, never a script, never a 5xx
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.constant(`Bearer ${token}x`), fc.string().map((text) => `Bearer ${text}`)),
-        fc.oneof(fc.string(), fc.string({ unit: "binary", maxLength: 300 }), fc.constantFrom("seq=", "seq=-1", "seq=1e3", "&seq=1", "users=ta-x")),
+        fc.oneof(
+          fc.string(),
+          fc.constant(`Bearer ${token}x`),
+          fc.string().map((text) => `Bearer ${text}`)
+        ),
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: "binary", maxLength: 300 }),
+          fc.constantFrom("seq=", "seq=-1", "seq=1e3", "&seq=1", "users=ta-x")
+        ),
         async (authorization, body) => {
           const response = await fetch(`${server.url}/device/rtr-2/checkin`, {
             method: "POST",

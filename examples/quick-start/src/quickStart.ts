@@ -11,13 +11,15 @@ const env = (name: string, fallback: string) => process.env[name] ?? fallback
 
 // Your inventory: the regional servers and the routers behind their management VPN.
 const regions = [{ id: "eu-1", endpointHost: "127.0.0.1", portRange: { from: 41000, to: 41099 }, tunnelAddress: "127.0.0.1" }]
-const devices = [{
-  id: "router-1",
-  regionId: "eu-1",
-  tunnelAddress: env("ROUTER_ADDRESS", "10.8.0.2"), // the router's address inside the tunnel
-  ports: { ssh: Number(env("ROUTER_SSH_PORT", "22")), winbox: 8291, api: Number(env("ROUTER_API_PORT", "8728")) },
-  mode: "push" as const
-}]
+const devices = [
+  {
+    id: "router-1",
+    regionId: "eu-1",
+    tunnelAddress: env("ROUTER_ADDRESS", "10.8.0.2"), // the router's address inside the tunnel
+    ports: { ssh: Number(env("ROUTER_SSH_PORT", "22")), winbox: 8291, api: Number(env("ROUTER_API_PORT", "8728")) },
+    mode: "push" as const
+  }
+]
 
 const sdk = createTransientAccess({
   regional: RelayGateway.layer(), // a user-space relay on this host (NetfilterGateway for iptables/nftables)

@@ -20,7 +20,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { Ids, RegionalGateway, type Topology as Core } from "@transient-access/core"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as CommandRunner from "../src/CommandRunner.ts"
@@ -54,7 +54,12 @@ interface OpStats {
 }
 
 function region(topology: Topology): Core.Region {
-  return { id: Ids.RegionId.make("bench"), endpointHost: topology.publicAddress, portRange: { from: 20000, to: 39999 }, tunnelAddress: topology.tunnelAddress }
+  return {
+    id: Ids.RegionId.make("bench"),
+    endpointHost: topology.publicAddress,
+    portRange: { from: 20000, to: 39999 },
+    tunnelAddress: topology.tunnelAddress
+  }
 }
 
 function benchPath(index: number, stopAt: number): ValidPath {
@@ -98,7 +103,11 @@ function gatewayRuntime(topology: Topology, backend: "iptables" | "nftables") {
 async function bulkLoad(topology: Topology, mode: Mode, count: number, stopAt: number): Promise<void> {
   const paths = Array.from({ length: count }, (_, index) => benchPath(index, stopAt))
   if (mode === "nftables") {
-    const script = paths.flatMap((path) => addPath(region(topology), { table: "transient_access", publicAddress: undefined, snat: true }, path, stopAt - Date.now())).join("\n")
+    const script = paths
+      .flatMap((path) =>
+        addPath(region(topology), { table: "transient_access", publicAddress: undefined, snat: true }, path, stopAt - Date.now())
+      )
+      .join("\n")
     await pipeInto(topology, ["nft", "-f", "-"], `${script}\n`)
   } else {
     const layout = { names: chainNames("TA"), publicAddress: undefined, snat: true }
@@ -117,7 +126,11 @@ function pipeInto(topology: Topology, argv: ReadonlyArray<string>, input: string
   })
 }
 
-const median = (values: ReadonlyArray<number>) => quantile([...values].sort((a, b) => a - b), 0.5)
+const median = (values: ReadonlyArray<number>) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5
+  )
 const minimum = (values: ReadonlyArray<number>) => Math.min(...values)
 
 async function timeOps(topology: Topology, mode: Mode, present: number, cycles: number): Promise<OpStats> {
@@ -134,7 +147,11 @@ async function timeOps(topology: Topology, mode: Mode, present: number, cycles: 
     await seed.runtime.dispose()
     await bulkLoad(topology, "iptables", present, stopAt)
     const iptables = (args: ReadonlyArray<string>) => execFileAsync("ip", ["netns", "exec", topology.regional, "iptables", ...args])
-    const specOf = (line: string) => line.split(" ").slice(2).map((word) => word.replace(/^"(.*)"$/, "$1"))
+    const specOf = (line: string) =>
+      line
+        .split(" ")
+        .slice(2)
+        .map((word) => word.replace(/^"(.*)"$/, "$1"))
     for (let cycle = 0; cycle < cycles; cycle++) {
       const path = benchPath(present + cycle, stopAt)
       const dnat = specOf(dnatRule(path, layout))
@@ -181,7 +198,11 @@ async function timeOps(topology: Topology, mode: Mode, present: number, cycles: 
   }
 }
 
-async function connectLatency(topology: Topology, mode: "iptables" | "nftables", present: number): Promise<{ p50: number; p90: number; min: number }> {
+async function connectLatency(
+  topology: Topology,
+  mode: "iptables" | "nftables",
+  present: number
+): Promise<{ p50: number; p90: number; min: number }> {
   const stopAt = (Math.ceil(Date.now() / 1000) + 7200) * 1000
   const theRegion = region(topology)
   const gateway = gatewayRuntime(topology, mode)
@@ -200,9 +221,22 @@ async function connectLatency(topology: Topology, mode: "iptables" | "nftables",
   const second = gatewayRuntime(topology, mode)
   await second.use((g) => g.open(theRegion, clientPath, 2))
   await second.runtime.dispose()
-  const { stdout } = await execFileAsync("ip", [
-    "netns", "exec", topology.client, process.execPath, self, "--connect", topology.publicAddress, "39000", topology.clientAddress, "2000"
-  ], { maxBuffer: 1 << 20 })
+  const { stdout } = await execFileAsync(
+    "ip",
+    [
+      "netns",
+      "exec",
+      topology.client,
+      process.execPath,
+      self,
+      "--connect",
+      topology.publicAddress,
+      "39000",
+      topology.clientAddress,
+      "2000"
+    ],
+    { maxBuffer: 1 << 20 }
+  )
   return JSON.parse(stdout) as { p50: number; p90: number; min: number }
 }
 
@@ -234,17 +268,23 @@ async function main(): Promise<void> {
     for (const mode of modes) {
       const stats = await withTopology((topology) => timeOps(topology, mode, size, cycles))
       results.set(`${mode}:${size}`, stats)
-      console.log(`  ${mode.padEnd(9)}${fixed(stats.openMedian)} ${fixed(stats.openMin)} ${fixed(stats.closeMedian)} ${fixed(stats.closeMin)} ${fixed(stats.cyclesPerSecond, 1)} ${mode === "naive" ? "        -" : fixed(stats.loadMs, 0)}`)
+      console.log(
+        `  ${mode.padEnd(9)}${fixed(stats.openMedian)} ${fixed(stats.openMin)} ${fixed(stats.closeMedian)} ${fixed(stats.closeMin)} ${fixed(stats.cyclesPerSecond, 1)} ${mode === "naive" ? "        -" : fixed(stats.loadMs, 0)}`
+      )
     }
     const get = (mode: Mode) => results.get(`${mode}:${size}`)!
     const ratio = (a: Mode, b: Mode) => (get(b).cyclesPerSecond / get(a).cyclesPerSecond).toFixed(1)
-    console.log(`  ratios (open+close throughput): iptables/naive ${ratio("naive", "iptables")}x, nftables/naive ${ratio("naive", "nftables")}x, nftables/iptables ${ratio("iptables", "nftables")}x`)
+    console.log(
+      `  ratios (open+close throughput): iptables/naive ${ratio("naive", "iptables")}x, nftables/naive ${ratio("naive", "nftables")}x, nftables/iptables ${ratio("iptables", "nftables")}x`
+    )
   }
   console.log("\nclose latency growth from N=100 to N=10,000 (median):")
   for (const mode of modes) {
     const small = results.get(`${mode}:100`)!
     const large = results.get(`${mode}:10000`)!
-    console.log(`  ${mode.padEnd(9)} ${small.closeMedian.toFixed(1)} ms -> ${large.closeMedian.toFixed(1)} ms (${(large.closeMedian / small.closeMedian).toFixed(1)}x); open ${small.openMedian.toFixed(1)} -> ${large.openMedian.toFixed(1)} ms`)
+    console.log(
+      `  ${mode.padEnd(9)} ${small.closeMedian.toFixed(1)} ms -> ${large.closeMedian.toFixed(1)} ms (${(large.closeMedian / small.closeMedian).toFixed(1)}x); open ${small.openMedian.toFixed(1)} -> ${large.openMedian.toFixed(1)} ms`
+    )
   }
 
   console.log("\nconnect() latency through the regional namespace (ms; 2,000 connections after 200 warm-up; client path added last)")
@@ -257,11 +297,15 @@ async function main(): Promise<void> {
         return connectLatency(topology, mode, present)
       })
       connect.set(`${mode}:${present}`, stats)
-      console.log(`  ${mode.padEnd(9)}${String(present + 2).padStart(6)} ${fixed(stats.p50, 3)} ${fixed(stats.p90, 3)} ${fixed(stats.min, 3)}`)
+      console.log(
+        `  ${mode.padEnd(9)}${String(present + 2).padStart(6)} ${fixed(stats.p50, 3)} ${fixed(stats.p90, 3)} ${fixed(stats.min, 3)}`
+      )
     }
   }
   const c = (key: string) => connect.get(key)!.p50
-  console.log(`  ratios (p50): iptables 10k/1 ${(c("iptables:10000") / c("iptables:0")).toFixed(1)}x, nftables 10k/1 ${(c("nftables:10000") / c("nftables:0")).toFixed(1)}x, iptables/nftables at 10k ${(c("iptables:10000") / c("nftables:10000")).toFixed(1)}x`)
+  console.log(
+    `  ratios (p50): iptables 10k/1 ${(c("iptables:10000") / c("iptables:0")).toFixed(1)}x, nftables 10k/1 ${(c("nftables:10000") / c("nftables:0")).toFixed(1)}x, iptables/nftables at 10k ${(c("iptables:10000") / c("nftables:10000")).toFixed(1)}x`
+  )
   console.log(`\ntotal ${((performance.now() - benchStarted) / 1000).toFixed(0)} s`)
 }
 

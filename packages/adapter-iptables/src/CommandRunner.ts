@@ -64,11 +64,14 @@ export class CommandError extends Schema.TaggedError<CommandError>()("CommandErr
  * @category services
  * @since 0.1.0
  */
-export class CommandRunner extends Context.Service<CommandRunner, {
-  /** A label for error messages (`local`, `ssh:root@10.0.0.1:22`). */
-  readonly target: string
-  readonly run: (argv: ReadonlyArray<string>, options?: RunOptions) => Effect.Effect<CommandResult, CommandError>
-}>()("@transient-access/adapter-iptables/CommandRunner") {}
+export class CommandRunner extends Context.Service<
+  CommandRunner,
+  {
+    /** A label for error messages (`local`, `ssh:root@10.0.0.1:22`). */
+    readonly target: string
+    readonly run: (argv: ReadonlyArray<string>, options?: RunOptions) => Effect.Effect<CommandResult, CommandError>
+  }
+>()("@transient-access/adapter-iptables/CommandRunner") {}
 
 /**
  * Options of the local runner.
@@ -94,13 +97,17 @@ const spawnCollect = (argv: ReadonlyArray<string>, stdin: string | undefined) =>
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk))
     child.stdin.on("error", () => {}) // EPIPE when the program exits without reading stdin
     child.on("error", (cause) =>
-      resume(Effect.fail(new CommandError({ reason: "Unreachable", message: `cannot run ${program}: ${cause.message}`, program, cause }))))
+      resume(Effect.fail(new CommandError({ reason: "Unreachable", message: `cannot run ${program}: ${cause.message}`, program, cause })))
+    )
     child.on("close", (code, signal) =>
-      resume(Effect.succeed({
-        exitCode: code ?? (signal === null ? 1 : 128),
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8")
-      })))
+      resume(
+        Effect.succeed({
+          exitCode: code ?? (signal === null ? 1 : 128),
+          stdout: Buffer.concat(stdout).toString("utf8"),
+          stderr: Buffer.concat(stderr).toString("utf8")
+        })
+      )
+    )
     child.stdin.end(stdin ?? "")
     return Effect.sync(() => {
       child.kill("SIGKILL")
@@ -113,15 +120,22 @@ const spawnCollect = (argv: ReadonlyArray<string>, stdin: string | undefined) =>
  * @category constructors
  * @since 0.1.0
  */
-export const withTimeout = (program: string, timeout: Duration.Input) =>
-<A>(effect: Effect.Effect<A, CommandError>): Effect.Effect<A, CommandError> =>
-  effect.pipe(
-    Effect.timeoutOrElse({
-      duration: timeout,
-      orElse: () =>
-        Effect.fail(new CommandError({ reason: "Timeout", message: `${program} did not finish within ${Duration.format(Duration.fromInputUnsafe(timeout))}`, program }))
-    })
-  )
+export const withTimeout =
+  (program: string, timeout: Duration.Input) =>
+  <A>(effect: Effect.Effect<A, CommandError>): Effect.Effect<A, CommandError> =>
+    effect.pipe(
+      Effect.timeoutOrElse({
+        duration: timeout,
+        orElse: () =>
+          Effect.fail(
+            new CommandError({
+              reason: "Timeout",
+              message: `${program} did not finish within ${Duration.format(Duration.fromInputUnsafe(timeout))}`,
+              program
+            })
+          )
+      })
+    )
 
 /**
  * A runner that spawns programs on this host.
@@ -139,9 +153,7 @@ export const makeLocal = (options: LocalOptions = {}): CommandRunner["Service"] 
       if (argv.length === 0 || argv.some((argument) => argument.includes("\u0000"))) {
         return Effect.fail(new CommandError({ reason: "Rejected", message: "empty argv or NUL byte in an argument", program }))
       }
-      return spawnCollect([...prefix, ...argv], runOptions?.stdin).pipe(
-        withTimeout(program, runOptions?.timeout ?? defaultTimeout)
-      )
+      return spawnCollect([...prefix, ...argv], runOptions?.stdin).pipe(withTimeout(program, runOptions?.timeout ?? defaultTimeout))
     }
   }
 }
@@ -152,5 +164,4 @@ export const makeLocal = (options: LocalOptions = {}): CommandRunner["Service"] 
  * @category layers
  * @since 0.1.0
  */
-export const layerLocal = (options: LocalOptions = {}): Layer.Layer<CommandRunner> =>
-  Layer.succeed(CommandRunner, makeLocal(options))
+export const layerLocal = (options: LocalOptions = {}): Layer.Layer<CommandRunner> => Layer.succeed(CommandRunner, makeLocal(options))

@@ -32,7 +32,7 @@
  *
  * @since 0.1.0
  */
-import { Cidr, Ids, RegionalGateway, TargetError, type Topology } from "@transient-access/core"
+import { Cidr, Ids, RegionalGateway, type TargetError, type Topology } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -109,7 +109,7 @@ const checkOptions = (options: NetfilterOptions): string | undefined => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(options: NetfilterOptions) {
+export const make = Effect.fnUntraced(function* (options: NetfilterOptions) {
   const runner = yield* CommandRunner
   const target = `${options.backend}:${runner.target}`
   const invalid = checkOptions(options)
@@ -119,9 +119,10 @@ export const make = Effect.fnUntraced(function*(options: NetfilterOptions) {
     policy: options.cidrPolicy ?? Cidr.defaultPolicy,
     publicAddress: options.publicAddress
   }
-  const backend: Backend = options.backend === "iptables"
-    ? IptablesBackend.make(runner, { chainPrefix: options.chainPrefix ?? "TA", publicAddress: options.publicAddress, snat })
-    : NftablesBackend.make(runner, { table: options.table ?? "transient_access", publicAddress: options.publicAddress, snat })
+  const backend: Backend =
+    options.backend === "iptables"
+      ? IptablesBackend.make(runner, { chainPrefix: options.chainPrefix ?? "TA", publicAddress: options.publicAddress, snat })
+      : NftablesBackend.make(runner, { table: options.table ?? "transient_access", publicAddress: options.publicAddress, snat })
   const attempts = options.commitAttempts ?? 5
   const lock = yield* Semaphore.make(1)
   const cache = new Map<string, Snapshot>()
@@ -135,10 +136,7 @@ export const make = Effect.fnUntraced(function*(options: NetfilterOptions) {
     backend.load(region).pipe(Effect.tap((snapshot) => Effect.sync(() => cache.set(region.id, snapshot))))
 
   /** Decides on the cached or a fresh view and commits, reloading after every conflict. */
-  const converge = Effect.fnUntraced(function*(
-    region: Topology.Region,
-    decide: (snapshot: Snapshot, fresh: boolean) => Decision
-  ) {
+  const converge = Effect.fnUntraced(function* (region: Topology.Region, decide: (snapshot: Snapshot, fresh: boolean) => Decision) {
     let mustReload = false
     let lastConflict = ""
     for (let attempt = 0; attempt < attempts; attempt++) {
@@ -170,30 +168,33 @@ export const make = Effect.fnUntraced(function*(options: NetfilterOptions) {
     return yield* gatewayError(target, "Unknown", `change not applied after ${attempts} attempts: ${lastConflict}`)
   })
 
-  const decideOpen = (path: ValidPath, revision: number) => (snapshot: Snapshot, fresh: boolean): Decision => {
-    const tooOld = stale(revision, snapshot)
-    if (tooOld) return tooOld
-    const other = snapshot.paths.find((stored) => stored.publicPort === path.publicPort && stored.grantId !== path.grantId)
-    if (other) return fresh ? failWith("Rejected", `port ${path.publicPort} is held by grant ${other.grantId}`) : reload
-    const mine = snapshot.paths.filter((stored) => stored.grantId === path.grantId)
-    const [only] = mine
-    if (mine.length === 1 && only !== undefined && isSamePath(only, path)) {
-      if (!fresh) return reload
-      return revision > snapshot.revision ? commitChange({ revision, add: undefined, remove: [] }) : done
+  const decideOpen =
+    (path: ValidPath, revision: number) =>
+    (snapshot: Snapshot, fresh: boolean): Decision => {
+      const tooOld = stale(revision, snapshot)
+      if (tooOld) return tooOld
+      const other = snapshot.paths.find((stored) => stored.publicPort === path.publicPort && stored.grantId !== path.grantId)
+      if (other) return fresh ? failWith("Rejected", `port ${path.publicPort} is held by grant ${other.grantId}`) : reload
+      const mine = snapshot.paths.filter((stored) => stored.grantId === path.grantId)
+      const [only] = mine
+      if (mine.length === 1 && only !== undefined && isSamePath(only, path)) {
+        if (!fresh) return reload
+        return revision > snapshot.revision ? commitChange({ revision, add: undefined, remove: [] }) : done
+      }
+      return commitChange({ revision, add: path, remove: mine })
     }
-    return commitChange({ revision, add: path, remove: mine })
-  }
 
-  const open = Effect.fn("RegionalGateway.open")(function*(region: Topology.Region, input: RegionalGateway.NatPath, revision: number) {
+  const open = Effect.fn("RegionalGateway.open")(function* (region: Topology.Region, input: RegionalGateway.NatPath, revision: number) {
     yield* checkRegion(region)
     const now = yield* Clock.currentTimeMillis
     const checked = validate(region, input, now, validation)
     if (Result.isFailure(checked)) return yield* gatewayError(target, "Rejected", checked.failure)
-    if (!Number.isSafeInteger(revision) || revision < 0) return yield* gatewayError(target, "Rejected", "revision must be a non-negative integer")
+    if (!Number.isSafeInteger(revision) || revision < 0)
+      return yield* gatewayError(target, "Rejected", "revision must be a non-negative integer")
     yield* Semaphore.withPermit(lock)(converge(region, decideOpen(checked.success, revision)))
   })
 
-  const close = Effect.fn("RegionalGateway.close")(function*(
+  const close = Effect.fn("RegionalGateway.close")(function* (
     region: Topology.Region,
     path: { readonly grantId: Ids.GrantId; readonly publicPort: number },
     revision: number
@@ -203,32 +204,35 @@ export const make = Effect.fnUntraced(function*(options: NetfilterOptions) {
     if (!Number.isInteger(path.publicPort) || path.publicPort < 1 || path.publicPort > 65_535) {
       return yield* gatewayError(target, "Rejected", `public port ${path.publicPort} is out of range`)
     }
-    if (!Number.isSafeInteger(revision) || revision < 0) return yield* gatewayError(target, "Rejected", "revision must be a non-negative integer")
+    if (!Number.isSafeInteger(revision) || revision < 0)
+      return yield* gatewayError(target, "Rejected", "revision must be a non-negative integer")
     const ports = new Set<number>([path.publicPort])
-    yield* Semaphore.withPermit(lock)(Effect.gen(function*() {
-      const final = yield* converge(region, (snapshot, fresh) => {
-        const tooOld = stale(revision, snapshot)
-        if (tooOld) return tooOld
-        const mine = snapshot.paths.filter((stored) => stored.grantId === path.grantId)
-        for (const stored of mine) ports.add(stored.publicPort)
-        if (mine.length > 0) return commitChange({ revision, add: undefined, remove: mine })
-        if (!fresh) return reload
-        return revision > snapshot.revision ? commitChange({ revision, add: undefined, remove: [] }) : done
+    yield* Semaphore.withPermit(lock)(
+      Effect.gen(function* () {
+        const final = yield* converge(region, (snapshot, fresh) => {
+          const tooOld = stale(revision, snapshot)
+          if (tooOld) return tooOld
+          const mine = snapshot.paths.filter((stored) => stored.grantId === path.grantId)
+          for (const stored of mine) ports.add(stored.publicPort)
+          if (mine.length > 0) return commitChange({ revision, add: undefined, remove: mine })
+          if (!fresh) return reload
+          return revision > snapshot.revision ? commitChange({ revision, add: undefined, remove: [] }) : done
+        })
+        const held = new Set(final.paths.map((stored) => stored.publicPort))
+        for (const port of ports) {
+          if (!held.has(port)) yield* cutFlows(runner, family, port, options.publicAddress)
+        }
       })
-      const held = new Set(final.paths.map((stored) => stored.publicPort))
-      for (const port of ports) {
-        if (!held.has(port)) yield* cutFlows(runner, family, port, options.publicAddress)
-      }
-    }))
+    )
   })
 
-  const list = Effect.fn("RegionalGateway.list")(function*(region: Topology.Region) {
+  const list = Effect.fn("RegionalGateway.list")(function* (region: Topology.Region) {
     yield* checkRegion(region)
     const snapshot = yield* Semaphore.withPermit(lock)(load(region))
     return snapshot.paths.map((stored) => toNatPath(region, stored))
   })
 
-  const revisionOf = Effect.fn("RegionalGateway.revision")(function*(region: Topology.Region) {
+  const revisionOf = Effect.fn("RegionalGateway.revision")(function* (region: Topology.Region) {
     yield* checkRegion(region)
     return yield* backend.revision(region)
   })
@@ -266,9 +270,5 @@ export const layer = (
  * @category layers
  * @since 0.2.0
  */
-export const layerConfig: Layer.Layer<
-  RegionalGateway.RegionalGateway,
-  TargetError.RegionalGatewayError | Config.ConfigError
-> = Layer.unwrap(
-  Effect.map(NetfilterSettings.select, ({ options, runner }) => layer(options).pipe(Layer.provide(runner)))
-)
+export const layerConfig: Layer.Layer<RegionalGateway.RegionalGateway, TargetError.RegionalGatewayError | Config.ConfigError> =
+  Layer.unwrap(Effect.map(NetfilterSettings.select, ({ options, runner }) => layer(options).pipe(Layer.provide(runner))))

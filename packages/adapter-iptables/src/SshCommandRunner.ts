@@ -69,11 +69,9 @@ export interface SshOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const fingerprint = (keyBlob: Buffer): string =>
-  `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`
+export const fingerprint = (keyBlob: Buffer): string => `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`
 
-const unreachable = (message: string, cause?: unknown) =>
-  new CommandError({ reason: "Unreachable", message, program: "ssh", cause })
+const unreachable = (message: string, cause?: unknown) => new CommandError({ reason: "Unreachable", message, program: "ssh", cause })
 
 /** Spawns the proxy command and joins its stdio into one stream. */
 const proxySocket = (argv: ReadonlyArray<string>): Duplex => {
@@ -123,11 +121,14 @@ const execOnce = (client: Client, command: string, stdin: string | undefined, pr
         opened.on("data", (chunk: Buffer) => stdout.push(chunk))
         opened.stderr.on("data", (chunk: Buffer) => stderr.push(chunk))
         opened.on("close", (code: number | null, signal?: string) =>
-          resume(Effect.succeed({
-            exitCode: code ?? (signal === undefined ? 1 : 128),
-            stdout: Buffer.concat(stdout).toString("utf8"),
-            stderr: Buffer.concat(stderr).toString("utf8")
-          })))
+          resume(
+            Effect.succeed({
+              exitCode: code ?? (signal === undefined ? 1 : 128),
+              stdout: Buffer.concat(stdout).toString("utf8"),
+              stderr: Buffer.concat(stderr).toString("utf8")
+            })
+          )
+        )
         opened.end(stdin ?? "")
       })
     } catch (cause) {
@@ -142,7 +143,7 @@ const execOnce = (client: Client, command: string, stdin: string | undefined, pr
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(options: SshOptions) {
+export const make = Effect.fnUntraced(function* (options: SshOptions) {
   const label = `ssh:${options.username}@${options.host}:${options.port ?? 22}`
   const prefix = options.prefix ?? []
   const defaultTimeout = options.timeout ?? "30 seconds"
@@ -164,23 +165,25 @@ export const make = Effect.fnUntraced(function*(options: SshOptions) {
   let current: Client | undefined
   yield* Effect.addFinalizer(() => Effect.sync(() => current?.end()))
 
-  const connection = Semaphore.withPermit(lock)(Effect.suspend(() => {
-    if (current !== undefined) return Effect.succeed(current)
-    return connectOnce(config, label, options.proxyCommand).pipe(
-      Effect.retry(backoff),
-      Effect.tap((client) =>
-        Effect.sync(() => {
-          current = client
-          const forget = () => {
-            if (current === client) current = undefined
-          }
-          client.on("close", forget)
-          client.on("end", forget)
-          client.on("error", forget)
-        })
+  const connection = Semaphore.withPermit(lock)(
+    Effect.suspend(() => {
+      if (current !== undefined) return Effect.succeed(current)
+      return connectOnce(config, label, options.proxyCommand).pipe(
+        Effect.retry(backoff),
+        Effect.tap((client) =>
+          Effect.sync(() => {
+            current = client
+            const forget = () => {
+              if (current === client) current = undefined
+            }
+            client.on("close", forget)
+            client.on("end", forget)
+            client.on("error", forget)
+          })
+        )
       )
-    )
-  }))
+    })
+  )
 
   return CommandRunner.of({
     target: label,

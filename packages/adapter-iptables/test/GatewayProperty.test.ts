@@ -13,10 +13,20 @@ import { describeNetns } from "./support/netns.ts"
 const grants = ["ga_p0", "ga_p1", "ga_p2", "ga_p3"].map((id) => Ids.GrantId.make(id))
 const ports = [40100, 40101, 40102]
 const sources = ["10.71.1.2/32", "10.71.1.0/24", "10.71.0.0/16", "192.0.2.128/25"]
-const targets = [{ address: "10.71.2.2", port: 22 }, { address: "10.71.2.3", port: 8291 }]
+const targets = [
+  { address: "10.71.2.2", port: 22 },
+  { address: "10.71.2.3", port: 8291 }
+]
 
 type Op =
-  | { readonly _tag: "open"; readonly grant: number; readonly port: number; readonly source: number; readonly target: number; readonly ttl: number }
+  | {
+      readonly _tag: "open"
+      readonly grant: number
+      readonly port: number
+      readonly source: number
+      readonly target: number
+      readonly ttl: number
+    }
   | { readonly _tag: "close"; readonly grant: number; readonly port: number }
   | { readonly _tag: "list" }
 

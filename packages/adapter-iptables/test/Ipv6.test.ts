@@ -30,12 +30,15 @@ for (const backend of ["iptables", "nftables"] as const) {
       }
       await gateway.use((g) => g.open(region, path, 1))
       assert.deepStrictEqual(await gateway.use((g) => g.list(region)), [path])
-      const raw = backend === "iptables"
-        ? await inNs(topology.regional, ["ip6tables-save", "-t", "nat"])
-        : await inNs(topology.regional, ["nft", "list", "table", "ip6", "transient_access"])
+      const raw =
+        backend === "iptables"
+          ? await inNs(topology.regional, ["ip6tables-save", "-t", "nat"])
+          : await inNs(topology.regional, ["nft", "list", "table", "ip6", "transient_access"])
       assert.include(raw, "ta:ga_v6")
       assert.include(raw, backend === "iptables" ? "[fd00:71:2::2]:8291" : "fd00:71:2::2 . 8291")
-      const mixed = await gateway.use((g) => Effect.flip(g.open(region, { ...path, grantId: Ids.GrantId.make("ga_v4"), publicPort: 40601, source: "203.0.113.0/24" }, 2)))
+      const mixed = await gateway.use((g) =>
+        Effect.flip(g.open(region, { ...path, grantId: Ids.GrantId.make("ga_v4"), publicPort: 40601, source: "203.0.113.0/24" }, 2))
+      )
       assert.strictEqual(mixed.reason, "Rejected")
       await gateway.use((g) => g.close(region, { grantId: path.grantId, publicPort: path.publicPort }, 3))
       assert.deepStrictEqual(await gateway.use((g) => g.list(region)), [])

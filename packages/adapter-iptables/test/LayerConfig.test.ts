@@ -13,15 +13,17 @@ const build = (env: Record<string, string>) =>
 
 describe("NetfilterGateway.layerConfig", () => {
   it.effect("SSH without a pinned host key is a ConfigError (never trust any key)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* build({ TA_NETFILTER_SSH_HOST: "203.0.113.5" })
       assert.strictEqual(error._tag, "ConfigError")
       assert.include(error.message, "TA_NETFILTER_SSH_HOST_KEY")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 
   it.effect("an unknown backend is a ConfigError", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* build({ TA_NETFILTER_BACKEND: "ipchains" })
       assert.strictEqual(error._tag, "ConfigError")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })

@@ -34,10 +34,12 @@ for (const backend of ["iptables", "nftables"] as const) {
         }
       })
       afterAll(() => close())
-      const layer = Layer.unwrap(Effect.sync(() => {
-        if (!topology) throw new Error("topology not created")
-        return gatewayLayer(topology, backend, runner === "ssh" && ssh ? SshRunner.layer(ssh) : undefined)
-      }))
+      const layer = Layer.unwrap(
+        Effect.sync(() => {
+          if (!topology) throw new Error("topology not created")
+          return gatewayLayer(topology, backend, runner === "ssh" && ssh ? SshRunner.layer(ssh) : undefined)
+        })
+      )
       RegionalGatewaySuite.suite(`NetfilterGateway ${backend}/${runner}`, layer, {
         region,
         target,

@@ -7,7 +7,38 @@ import * as fc from "fast-check"
 import { assert, describe, it } from "vitest"
 import { quoteArgv, UnquotableArgument } from "../src/internal/shellQuote.ts"
 
-const special = ["'", "\"", "$", "`", "\\", "\n", "\t", " ", "*", "?", "[", "!", "~", "#", ";", "&", "|", "(", ")", "{", "}", "<", ">", "$(id)", "'\\''", "é", "€", "😀", "-n", "--"]
+const special = [
+  "'",
+  '"',
+  "$",
+  "`",
+  "\\",
+  "\n",
+  "\t",
+  " ",
+  "*",
+  "?",
+  "[",
+  "!",
+  "~",
+  "#",
+  ";",
+  "&",
+  "|",
+  "(",
+  ")",
+  "{",
+  "}",
+  "<",
+  ">",
+  "$(id)",
+  "'\\''",
+  "é",
+  "€",
+  "😀",
+  "-n",
+  "--"
+]
 const argument = fc.string({
   unit: fc.oneof(fc.constantFrom(...special), fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 })),
   maxLength: 12

@@ -26,7 +26,7 @@ describeNetns("SshCommandRunner (sshd in a namespace)", () => {
 
   it("runs commands in the server's namespace and passes argv and stdin intact", async () => {
     await withRunner((runner) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const addresses = yield* runner.run(["ip", "-4", "-o", "addr", "show"])
         assert.include(addresses.stdout, topology.publicAddress)
         const echoed = yield* runner.run(["cat"], { stdin: "line 1\nline 'two'\n" })
@@ -56,7 +56,7 @@ describeNetns("SshCommandRunner (sshd in a namespace)", () => {
 
   it("reconnects after the connection drops", async () => {
     await withRunner((runner) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         assert.strictEqual((yield* runner.run(["true"])).exitCode, 0)
         // Kill this session's sshd process: the persistent connection goes away.
         yield* runner.run(["sh", "-c", "kill -9 $PPID"]).pipe(Effect.ignore)

@@ -68,22 +68,29 @@ const runQueue = async (
   const latencies: Array<number> = []
   let acked = 0
   const consumer = (index: number) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const queue = yield* JobQueue.JobQueue
       while (acked < count) {
         const deliveries = yield* queue.poll({ consumer: `bench-${index}`, max: batch, wait: "50 millis" })
-        yield* Effect.forEach(deliveries, (delivery) =>
-          Effect.gen(function*() {
-            yield* delivery.ack
-            acked += 1
-            latencies.push(performance.now() - (publishedAt.get(delivery.job.id) ?? Number.NaN))
-          }), { concurrency: "unbounded", discard: true })
+        yield* Effect.forEach(
+          deliveries,
+          (delivery) =>
+            Effect.gen(function* () {
+              yield* delivery.ack
+              acked += 1
+              latencies.push(performance.now() - (publishedAt.get(delivery.job.id) ?? Number.NaN))
+            }),
+          { concurrency: "unbounded", discard: true }
+        )
       }
     })
   const jobs = Array.from({ length: count }, (_, index) => makeJob(run, index))
   const started = performance.now()
   const fibers = await runtime.runPromise(
-    Effect.forEach(Array.from({ length: consumers }, (_, index) => index), (index) => Effect.forkDetach(consumer(index)))
+    Effect.forEach(
+      Array.from({ length: consumers }, (_, index) => index),
+      (index) => Effect.forkDetach(consumer(index))
+    )
   )
   if (paced) {
     const interval = 1_000 / pacedRate
@@ -118,16 +125,27 @@ const runFloor = async (run: string, count: number, paced: boolean): Promise<Res
   const consume = async (reader: Redis, index: number) => {
     while (acked < count) {
       const reply = (await reader.xreadgroup(
-        "GROUP", "g", `c${index}`, "COUNT", batch, "BLOCK", 50, "STREAMS", ...streams, ...streams.map(() => ">")
+        "GROUP",
+        "g",
+        `c${index}`,
+        "COUNT",
+        batch,
+        "BLOCK",
+        50,
+        "STREAMS",
+        ...streams,
+        ...streams.map(() => ">")
       )) as Array<[string, Array<[string, Array<string>]>]> | null
       if (reply === null) continue
-      await Promise.all(reply.flatMap(([stream, entries]) =>
-        entries.map(async ([id, fields]) => {
-          await reader.xack(stream, "g", id)
-          acked += 1
-          latencies.push(performance.now() - (publishedAt.get(fields[1] ?? "") ?? Number.NaN))
-        })
-      ))
+      await Promise.all(
+        reply.flatMap(([stream, entries]) =>
+          entries.map(async ([id, fields]) => {
+            await reader.xack(stream, "g", id)
+            acked += 1
+            latencies.push(performance.now() - (publishedAt.get(fields[1] ?? "") ?? Number.NaN))
+          })
+        )
+      )
     }
   }
   const started = performance.now()
@@ -166,9 +184,9 @@ const dropPrefix = async (client: Redis) => {
 }
 
 const format = (result: Result) =>
-  `${result.jobsPerSecond.toFixed(0).padStart(7)} jobs/s   p50 ${result.p50.toFixed(2).padStart(7)} ms   p99 ${
-    result.p99.toFixed(2).padStart(7)
-  } ms`
+  `${result.jobsPerSecond.toFixed(0).padStart(7)} jobs/s   p50 ${result.p50.toFixed(2).padStart(7)} ms   p99 ${result.p99
+    .toFixed(2)
+    .padStart(7)} ms`
 
 const main = async () => {
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
@@ -181,9 +199,7 @@ const main = async () => {
     process.exit(process.env["CI"] === "true" ? 1 : 0)
   }
   const info = (await probe.info("server")).match(/redis_version:(\S+)/)?.[1] ?? "?"
-  const runtime = ManagedRuntime.make(
-    RedisJobQueue.layer({ url: Redacted.make(url), prefix, leaseMs: 30_000, pollIntervalMs: 5 })
-  )
+  const runtime = ManagedRuntime.make(RedisJobQueue.layer({ url: Redacted.make(url), prefix, leaseMs: 30_000, pollIntervalMs: 5 }))
   try {
     await runtime.runPromise(Effect.void.pipe(Effect.provideService(References.MinimumLogLevel, "Error")))
     console.log(
@@ -200,9 +216,7 @@ const main = async () => {
     console.log(`RedisJobQueue              backlog  ${format(queueBacklog)}`)
     console.log(`floor XADD+XREADGROUP+XACK paced    ${format(floorPaced)}`)
     console.log(`RedisJobQueue              paced    ${format(queuePaced)}`)
-    console.log(
-      `\nbacklog throughput: queue / floor = ${(queueBacklog.jobsPerSecond / floorBacklog.jobsPerSecond).toFixed(2)}`
-    )
+    console.log(`\nbacklog throughput: queue / floor = ${(queueBacklog.jobsPerSecond / floorBacklog.jobsPerSecond).toFixed(2)}`)
   } finally {
     await runtime.dispose()
     await dropPrefix(probe)

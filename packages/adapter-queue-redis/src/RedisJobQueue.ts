@@ -46,12 +46,15 @@ export type RedisClient = Client.RedisClient
  * @category services
  * @since 0.1.0
  */
-export class RedisQueue extends Context.Service<RedisQueue, {
-  readonly client: RedisClient
-  readonly settings: Settings.Settings
-  /** The most recent events (oldest first), including start-up warnings. */
-  readonly events: Effect.Effect<ReadonlyArray<QueueEvent>>
-}>()("@transient-access/adapter-queue-redis/RedisQueue") {}
+export class RedisQueue extends Context.Service<
+  RedisQueue,
+  {
+    readonly client: RedisClient
+    readonly settings: Settings.Settings
+    /** The most recent events (oldest first), including start-up warnings. */
+    readonly events: Effect.Effect<ReadonlyArray<QueueEvent>>
+  }
+>()("@transient-access/adapter-queue-redis/RedisQueue") {}
 
 /**
  * Builds the queue on a client the caller manages.
@@ -59,7 +62,7 @@ export class RedisQueue extends Context.Service<RedisQueue, {
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(client: RedisClient, options: Settings.Options = {}) {
+export const make = Effect.fnUntraced(function* (client: RedisClient, options: Settings.Options = {}) {
   const decoded = yield* Settings.decode(options).pipe(
     Effect.mapError((error) => new JobQueue.QueueError({ reason: "Misconfigured", message: error.message }))
   )
@@ -94,8 +97,7 @@ const toContext = ({ queue, redis }: Effect.Success<ReturnType<typeof make>>) =>
 export const layerFromClient = (
   client: RedisClient,
   options: Settings.Options = {}
-): Layer.Layer<JobQueue.JobQueue | RedisQueue, JobQueue.QueueError> =>
-  Layer.effectContext(Effect.map(make(client, options), toContext))
+): Layer.Layer<JobQueue.JobQueue | RedisQueue, JobQueue.QueueError> => Layer.effectContext(Effect.map(make(client, options), toContext))
 
 /**
  * Options of `layer`: the server's URL (`redis://` or `rediss://`) and the queue options.
@@ -115,7 +117,7 @@ export interface LayerOptions extends Settings.Options {
  */
 export const layer = (options: LayerOptions): Layer.Layer<JobQueue.JobQueue | RedisQueue, JobQueue.QueueError> =>
   Layer.effectContext(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { url, ...rest } = options
       const client = yield* Effect.acquireRelease(
         Effect.sync(() => {
@@ -146,7 +148,7 @@ export const layerConfig = (
   options: Omit<Settings.Options, "prefix"> = {}
 ): Layer.Layer<JobQueue.JobQueue | RedisQueue, JobQueue.QueueError | Config.ConfigError> =>
   Layer.unwrap(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const url = yield* Config.Redacted("TA_REDIS_URL")
       const prefix = yield* Config.String("TA_REDIS_PREFIX").pipe(Config.withDefault("ta"))
       return layer({ ...options, url, prefix })

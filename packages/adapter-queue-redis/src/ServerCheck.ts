@@ -43,16 +43,14 @@ const configGet = (node: Redis, setting: string): Effect.Effect<string | null, J
   call(`CONFIG GET ${setting}`, () => node.config("GET", setting)).pipe(
     Effect.flatMap((reply) =>
       Schema.decodeUnknownEffect(ConfigReply)(reply).pipe(
-        Effect.mapError((error) =>
-          new JobQueue.QueueError({ reason: "Corrupt", message: `CONFIG GET ${setting}: ${error.message}` })
-        )
+        Effect.mapError((error) => new JobQueue.QueueError({ reason: "Corrupt", message: `CONFIG GET ${setting}: ${error.message}` }))
       )
     ),
     Effect.map((pairs): string | null => pairs[1] ?? ""),
     Effect.catch((error) => (forbidden.test(error.message) ? Effect.succeed(null) : Effect.fail(error)))
   )
 
-const checkNode = Effect.fnUntraced(function*(node: Redis) {
+const checkNode = Effect.fnUntraced(function* (node: Redis) {
   const name = nodeName(node)
   const findings: Array<ConfigFinding> = []
   const policy = yield* configGet(node, "maxmemory-policy")
@@ -86,7 +84,7 @@ const checkNode = Effect.fnUntraced(function*(node: Redis) {
  * @since 0.1.0
  */
 export const check = (client: RedisClient): Effect.Effect<ReadonlyArray<ConfigFinding>, JobQueue.QueueError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* call("PING", () => client.ping())
     const nodes = client instanceof Cluster ? client.nodes("master") : [client]
     const results = yield* Effect.forEach(nodes, checkNode, { concurrency: "unbounded" })

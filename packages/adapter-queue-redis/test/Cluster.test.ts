@@ -55,17 +55,28 @@ describe.skipIf(!redisServerBinary)("Redis Cluster (3 nodes on loopback)", () =>
     const root = mkdtempSync(join(tmpdir(), "ta-cluster-"))
     const ports: Array<number> = []
     for (let index = 0; index < 3; index++) ports.push(await clusterPort(ports))
-    nodes = await Promise.all(ports.map((port) => {
-      const dir = join(root, String(port))
-      mkdirSync(dir)
-      return ownServer([
-        "--cluster-enabled", "yes",
-        "--cluster-config-file", join(dir, "nodes.conf"),
-        "--cluster-node-timeout", "5000",
-        "--appendonly", "yes",
-        "--maxmemory-policy", "noeviction"
-      ], port, dir)
-    }))
+    nodes = await Promise.all(
+      ports.map((port) => {
+        const dir = join(root, String(port))
+        mkdirSync(dir)
+        return ownServer(
+          [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            join(dir, "nodes.conf"),
+            "--cluster-node-timeout",
+            "5000",
+            "--appendonly",
+            "yes",
+            "--maxmemory-policy",
+            "noeviction"
+          ],
+          port,
+          dir
+        )
+      })
+    )
     const created = spawnSync(
       "redis-cli",
       ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"],
@@ -112,5 +123,6 @@ describe.skipIf(!redisServerBinary)("Redis Cluster (3 nodes on loopback)", () =>
         owners.add(String(shard?.[2]?.[1]))
       }
       assert.isAtLeast(owners.size, 2, "30 targets all landed on one node")
-    }))
+    })
+  )
 })

@@ -5,7 +5,7 @@
  * later jobs follow in order.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Job, JobQueue } from "@transient-access/core"
+import { type Job, JobQueue } from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
@@ -51,53 +51,72 @@ const startDoomed = (prefix: string, target: string) =>
   })
 
 describe.skipIf(unavailableReason !== null)("crash of a consumer process (SIGKILL mid-job)", () => {
-  it.live("the job is reclaimed after the idle time, applied once in effect, in order with later jobs", () => {
-    const prefix = uniquePrefix("crash")
-    const target = `device:crash-${prefix}`
-    const jobs = [1, 2, 3, 4, 5].map((index) => makeJob(target, index))
-    const client = new Redis(redisUrl ?? "")
-    return Effect.gen(function*() {
-      const queue = yield* JobQueue.JobQueue
-      const redis = yield* RedisJobQueue.RedisQueue
-      yield* queue.publish(jobs)
-      const doomed = yield* startDoomed(prefix, target).pipe(Effect.timeout("20 seconds"))
-      assert.strictEqual(doomed.line, `APPLIED ${jobs[0]!.id} 1`)
-      const appliedAt = performance.now()
-      yield* Effect.promise(doomed.kill)
+  it.live(
+    "the job is reclaimed after the idle time, applied once in effect, in order with later jobs",
+    () => {
+      const prefix = uniquePrefix("crash")
+      const target = `device:crash-${prefix}`
+      const jobs = [1, 2, 3, 4, 5].map((index) => makeJob(target, index))
+      const client = new Redis(redisUrl ?? "")
+      return Effect.gen(function* () {
+        const queue = yield* JobQueue.JobQueue
+        const redis = yield* RedisJobQueue.RedisQueue
+        yield* queue.publish(jobs)
+        const doomed = yield* startDoomed(prefix, target).pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(doomed.line, `APPLIED ${jobs[0]!.id} 1`)
+        const appliedAt = performance.now()
+        yield* Effect.promise(doomed.kill)
 
-      // While the dead consumer's lease runs, the target yields nothing.
-      const early = yield* queue.poll({ consumer: "survivor", max: 10, wait: `${leaseMs / 3} millis` })
-      assert.lengthOf(early.filter((delivery) => delivery.job.target === target), 0)
+        // While the dead consumer's lease runs, the target yields nothing.
+        const early = yield* queue.poll({ consumer: "survivor", max: 10, wait: `${leaseMs / 3} millis` })
+        assert.lengthOf(
+          early.filter((delivery) => delivery.job.target === target),
+          0
+        )
 
-      const delivered: Array<{ id: string; attempt: number; afterMs: number }> = []
-      const deadline = performance.now() + 20_000
-      while (delivered.length < jobs.length && performance.now() < deadline) {
-        const deliveries = yield* queue.poll({ consumer: "survivor", max: 10, wait: "200 millis" })
-        for (const delivery of deliveries) {
-          if (delivery.job.target !== target) continue
-          delivered.push({ id: delivery.job.id, attempt: delivery.attempt, afterMs: performance.now() - appliedAt })
-          yield* Effect.promise(() => execute(client, prefix, delivery.job.id))
-          yield* delivery.ack
+        const delivered: Array<{ id: string; attempt: number; afterMs: number }> = []
+        const deadline = performance.now() + 20_000
+        while (delivered.length < jobs.length && performance.now() < deadline) {
+          const deliveries = yield* queue.poll({ consumer: "survivor", max: 10, wait: "200 millis" })
+          for (const delivery of deliveries) {
+            if (delivery.job.target !== target) continue
+            delivered.push({ id: delivery.job.id, attempt: delivery.attempt, afterMs: performance.now() - appliedAt })
+            yield* Effect.promise(() => execute(client, prefix, delivery.job.id))
+            yield* delivery.ack
+          }
         }
-      }
-      assert.deepStrictEqual(delivered.map((entry) => entry.id), jobs.map((job) => job.id))
-      assert.strictEqual(delivered[0]!.attempt, 2, "the reclaimed delivery counts as the second attempt")
-      assert.isAtLeast(delivered[0]!.afterMs, leaseMs * 0.5, "reclaimed before the idle time")
-      const keys = executorKeys(prefix)
-      const effects = yield* Effect.promise(() => client.lrange(keys.effects, 0, -1))
-      const executions = yield* Effect.promise(() => client.lrange(keys.executions, 0, -1))
-      assert.deepStrictEqual(effects, jobs.map((job) => job.id), "each effect applied exactly once, in order")
-      assert.deepStrictEqual(executions, [jobs[0]!.id, ...jobs.map((job) => job.id)], "the first job ran twice")
-      const events = yield* redis.events
-      assert.isTrue(events.some((event) => event._tag === "Reclaimed" && event.jobId === jobs[0]!.id))
-      const again = yield* queue.poll({ consumer: "survivor", max: 10, wait: "300 millis" })
-      assert.lengthOf(again.filter((delivery) => delivery.job.target === target), 0)
-    }).pipe(
-      Effect.provide(RedisJobQueue.layer({ url: redactedUrl(), prefix, leaseMs, pollIntervalMs: 20 })),
-      Effect.ensuring(Effect.promise(async () => {
-        await dropPrefix(client, prefix)
-        client.disconnect()
-      }))
-    )
-  }, 60_000)
+        assert.deepStrictEqual(
+          delivered.map((entry) => entry.id),
+          jobs.map((job) => job.id)
+        )
+        assert.strictEqual(delivered[0]!.attempt, 2, "the reclaimed delivery counts as the second attempt")
+        assert.isAtLeast(delivered[0]!.afterMs, leaseMs * 0.5, "reclaimed before the idle time")
+        const keys = executorKeys(prefix)
+        const effects = yield* Effect.promise(() => client.lrange(keys.effects, 0, -1))
+        const executions = yield* Effect.promise(() => client.lrange(keys.executions, 0, -1))
+        assert.deepStrictEqual(
+          effects,
+          jobs.map((job) => job.id),
+          "each effect applied exactly once, in order"
+        )
+        assert.deepStrictEqual(executions, [jobs[0]!.id, ...jobs.map((job) => job.id)], "the first job ran twice")
+        const events = yield* redis.events
+        assert.isTrue(events.some((event) => event._tag === "Reclaimed" && event.jobId === jobs[0]!.id))
+        const again = yield* queue.poll({ consumer: "survivor", max: 10, wait: "300 millis" })
+        assert.lengthOf(
+          again.filter((delivery) => delivery.job.target === target),
+          0
+        )
+      }).pipe(
+        Effect.provide(RedisJobQueue.layer({ url: redactedUrl(), prefix, leaseMs, pollIntervalMs: 20 })),
+        Effect.ensuring(
+          Effect.promise(async () => {
+            await dropPrefix(client, prefix)
+            client.disconnect()
+          })
+        )
+      )
+    },
+    60_000
+  )
 })

@@ -22,7 +22,7 @@ describe.skipIf(unavailableReason !== null)("layers", () => {
   })
 
   it.live("layerConfig reads TA_REDIS_URL and TA_REDIS_PREFIX", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const redis = yield* RedisJobQueue.RedisQueue
       assert.strictEqual(redis.settings.prefix, prefix)
       assert.strictEqual(redis.settings.leaseMs, 1234)
@@ -30,34 +30,38 @@ describe.skipIf(unavailableReason !== null)("layers", () => {
     }).pipe(
       Effect.provide(RedisJobQueue.layerConfig({ leaseMs: 1234 })),
       Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ TA_REDIS_URL: redisUrl, TA_REDIS_PREFIX: prefix })))
-    ))
+    )
+  )
 
   it.live("layerConfig without TA_REDIS_URL fails with a ConfigError", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(
         Effect.provide(Effect.service(JobQueue.JobQueue), RedisJobQueue.layerConfig()).pipe(
           Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
         )
       )
       assert.notStrictEqual(error._tag, "QueueError")
-    }))
+    })
+  )
 
   it.live("layerFromClient leaves the caller's client open", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* Effect.provide(Effect.service(JobQueue.JobQueue), RedisJobQueue.layerFromClient(client, { prefix }))
       assert.strictEqual(yield* Effect.promise(() => client.ping()), "PONG")
-    }))
+    })
+  )
 
   it.live("invalid options are refused as Misconfigured", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(
         Effect.provide(Effect.service(JobQueue.JobQueue), RedisJobQueue.layerFromClient(client, { prefix: "bad{prefix}" }))
       )
       assert.strictEqual(error.reason, "Misconfigured")
-    }))
+    })
+  )
 
   it.live("refused credentials fail the layer without the password anywhere in the error", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const password = `pw-${uniquePrefix("secret")}`
       const url = new URL(redisUrl ?? "")
       url.username = "no-such-user"
@@ -69,5 +73,6 @@ describe.skipIf(unavailableReason !== null)("layers", () => {
       assert.include(error.message, "WRONGPASS")
       assert.notInclude(inspect(error, { depth: 10 }), password)
       assert.notInclude(JSON.stringify(error), password)
-    }))
+    })
+  )
 })

@@ -4,7 +4,7 @@
  * dead-lettered with an event and an audit record instead of being delivered.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { AuditLog, Job, JobQueue } from "@transient-access/core"
+import { AuditLog, type Job, JobQueue } from "@transient-access/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
@@ -30,13 +30,11 @@ const layer = RedisJobQueue.layer({ url: redactedUrl(), prefix, leaseMs: 500, ma
 
 /** Polls until a delivery of `target` arrives (or 5 s pass). */
 const next = (target: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const queue = yield* JobQueue.JobQueue
     const deadline = performance.now() + 5_000
     while (performance.now() < deadline) {
-      const found = (yield* queue.poll({ consumer: "c", max: 10, wait: "100 millis" })).find(
-        (delivery) => delivery.job.target === target
-      )
+      const found = (yield* queue.poll({ consumer: "c", max: 10, wait: "100 millis" })).find((delivery) => delivery.job.target === target)
       if (found !== undefined) return found
     }
     return undefined
@@ -49,7 +47,7 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
   })
 
   it.live("acknowledged entries are deleted: an idle target keeps only its fencing counter", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const queue = yield* JobQueue.JobQueue
       const target = "region:life-trim"
       const jobs = Array.from({ length: 200 }, (_, index) => makeJob(target, index))
@@ -63,11 +61,15 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
       const exists = yield* Effect.promise(() =>
         Promise.all(RedisKeys.targetKeyList(keys).map(async (key) => [key, await client.exists(key)] as const))
       )
-      assert.deepStrictEqual(exists.filter(([, present]) => present === 1).map(([key]) => key), [keys.fence])
-    }).pipe(Effect.provide(layer)))
+      assert.deepStrictEqual(
+        exists.filter(([, present]) => present === 1).map(([key]) => key),
+        [keys.fence]
+      )
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("a job delivered more than maxAttempts times is dead-lettered, with an event and an audit record", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const queue = yield* JobQueue.JobQueue
       const redis = yield* RedisJobQueue.RedisQueue
       const audit = yield* AuditLog.AuditLog
@@ -88,7 +90,10 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
         }
       }
       const none = yield* queue.poll({ consumer: "c", max: 10, wait: "300 millis" })
-      assert.isFalse(none.some((delivery) => delivery.job.target === target), "the exhausted job was delivered")
+      assert.isFalse(
+        none.some((delivery) => delivery.job.target === target),
+        "the exhausted job was delivered"
+      )
       const letters = (yield* queue.deadLetters).filter((letter) => letter.job?.id === poison.id)
       assert.lengthOf(letters, 1)
       assert.match(letters[0]!.reason, /attempts exceeded/)
@@ -103,10 +108,11 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
       assert.strictEqual(revived?.job.id, poison.id)
       assert.strictEqual(revived?.attempt, 1)
       yield* revived!.ack
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("the stored payload is exactly the Job: fields outside the schema (a password) never reach Redis", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const queue = yield* JobQueue.JobQueue
       const target = "device:life-secret"
       const job = makeJob(target, 2_000)
@@ -118,10 +124,11 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
       const delivery = yield* next(target)
       assert.deepStrictEqual(delivery?.job, job)
       yield* delivery!.ack
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("a late settle after the lease expired succeeds while no newer lease was taken (fencing token)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const queue = yield* JobQueue.JobQueue
       const target = "region:life-late"
       const job = makeJob(target, 3_000)
@@ -131,8 +138,12 @@ describe.skipIf(unavailableReason !== null)("queue lifecycle", () => {
       yield* Effect.sleep("700 millis") // past leaseMs (500), nobody took the target since
       yield* delivery!.ack
       const again = yield* queue.poll({ consumer: "c", max: 10, wait: "700 millis" })
-      assert.isFalse(again.some((other) => other.job.target === target), "an acked job came back")
+      assert.isFalse(
+        again.some((other) => other.job.target === target),
+        "an acked job came back"
+      )
       const twice = yield* Effect.flip(delivery!.ack)
       assert.strictEqual(twice.reason, "LeaseLost", "a second settle of the same delivery must fail")
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 })

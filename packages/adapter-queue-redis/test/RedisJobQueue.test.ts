@@ -15,11 +15,10 @@ if (unavailableReason !== null) {
     it.skip(`skipped: ${unavailableReason}`, () => {})
   })
 } else {
-  JobQueueSuite.suite(
-    "RedisJobQueue",
-    RedisJobQueue.layer({ url: redactedUrl(), prefix, leaseMs, pollIntervalMs: 10 }),
-    { leaseMs, corrupt: corruptPayload(prefix) }
-  )
+  JobQueueSuite.suite("RedisJobQueue", RedisJobQueue.layer({ url: redactedUrl(), prefix, leaseMs, pollIntervalMs: 10 }), {
+    leaseMs,
+    corrupt: corruptPayload(prefix)
+  })
   afterAll(async () => {
     const client = new Redis(redisUrl ?? "")
     await dropPrefix(client, prefix)

@@ -27,20 +27,18 @@ describe.skipIf(!redisServerBinary)("start-up checks of the server", () => {
   })
 
   it.live("a server with maxmemory-policy allkeys-lru is refused (Misconfigured)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(
-        Effect.provide(
-          Effect.service(JobQueue.JobQueue),
-          RedisJobQueue.layer({ url: Redacted.make(lru.url), prefix: "tq-check" })
-        )
+        Effect.provide(Effect.service(JobQueue.JobQueue), RedisJobQueue.layer({ url: Redacted.make(lru.url), prefix: "tq-check" }))
       )
       assert.strictEqual(error._tag, "QueueError")
       assert.strictEqual(error.reason, "Misconfigured")
       assert.match(error.message, /allkeys-lru/)
-    }))
+    })
+  )
 
   it.live("a server without AOF starts with a ConfigWarning event and an audit record", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const redis = yield* RedisJobQueue.RedisQueue
       const events = yield* redis.events
       const warning = events.find((event) => event._tag === "ConfigWarning")
@@ -51,17 +49,15 @@ describe.skipIf(!redisServerBinary)("start-up checks of the server", () => {
       assert.isTrue(records.some((record) => record.action === "queue.config-warning"))
     }).pipe(
       Effect.provide(
-        RedisJobQueue.layer({ url: Redacted.make(noAof.url), prefix: "tq-check" }).pipe(
-          Layer.provideMerge(AuditLog.layerMemory())
-        )
+        RedisJobQueue.layer({ url: Redacted.make(noAof.url), prefix: "tq-check" }).pipe(Layer.provideMerge(AuditLog.layerMemory()))
       )
-    ))
+    )
+  )
 
   it.live("checkServer: false skips the checks", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const redis = yield* RedisJobQueue.RedisQueue
       assert.lengthOf(yield* redis.events, 0)
-    }).pipe(
-      Effect.provide(RedisJobQueue.layer({ url: Redacted.make(lru.url), prefix: "tq-check", checkServer: false }))
-    ))
+    }).pipe(Effect.provide(RedisJobQueue.layer({ url: Redacted.make(lru.url), prefix: "tq-check", checkServer: false })))
+  )
 })

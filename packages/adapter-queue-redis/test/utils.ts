@@ -66,7 +66,7 @@ export const corruptOn = async (nodes: ReadonlyArray<Redis>, prefix: string, job
       cursor = next
       for (const key of keys) {
         if ((await node.hexists(key, jobId)) === 1) {
-          await node.hset(key, jobId, "{\"id\":42, not json")
+          await node.hset(key, jobId, '{"id":42, not json')
           return
         }
       }
@@ -119,8 +119,7 @@ const waitFor = async (check: () => boolean, timeoutMs: number, what: string) =>
   }
 }
 
-const pings = (port: number) =>
-  spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" }).stdout?.trim() === "PONG"
+const pings = (port: number) => spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" }).stdout?.trim() === "PONG"
 
 /** Starts a private redis-server with extra arguments (e.g. `--appendonly yes`). */
 export const ownServer = async (args: ReadonlyArray<string>, port?: number, dir?: string): Promise<OwnServer> => {
@@ -128,11 +127,9 @@ export const ownServer = async (args: ReadonlyArray<string>, port?: number, dir?
   const chosenDir = dir ?? mkdtempSync(join(tmpdir(), "ta-redis-"))
   let child: ChildProcess | null = null
   const start = async () => {
-    child = spawn(
-      "redis-server",
-      ["--port", String(chosenPort), "--bind", "127.0.0.1", "--dir", chosenDir, "--save", "", ...args],
-      { stdio: "ignore" }
-    )
+    child = spawn("redis-server", ["--port", String(chosenPort), "--bind", "127.0.0.1", "--dir", chosenDir, "--save", "", ...args], {
+      stdio: "ignore"
+    })
     await waitFor(() => pings(chosenPort), 10_000, `redis-server on ${chosenPort}`)
   }
   const kill = async () => {

@@ -57,22 +57,21 @@ export type RelayConnection = Connection
  * @category services
  * @since 0.1.0
  */
-export class Relay extends Context.Service<Relay, {
-  readonly bindAddress: string
-  /** Connections currently relayed. */
-  readonly connections: Effect.Effect<ReadonlyArray<RelayConnection>>
-  /** Connections refused so far (source outside the CIDR, or after the stop time). */
-  readonly refused: Effect.Effect<number>
-  /** Every held path with the listening state node reports for its server (stopped paths: false). */
-  readonly listening: Effect.Effect<ReadonlyArray<RegionalGateway.NatPath & { readonly listening: boolean }>>
-}>()("@transient-access/adapter-relay/Relay") {}
+export class Relay extends Context.Service<
+  Relay,
+  {
+    readonly bindAddress: string
+    /** Connections currently relayed. */
+    readonly connections: Effect.Effect<ReadonlyArray<RelayConnection>>
+    /** Connections refused so far (source outside the CIDR, or after the stop time). */
+    readonly refused: Effect.Effect<number>
+    /** Every held path with the listening state node reports for its server (stopped paths: false). */
+    readonly listening: Effect.Effect<ReadonlyArray<RegionalGateway.NatPath & { readonly listening: boolean }>>
+  }
+>()("@transient-access/adapter-relay/Relay") {}
 
-const gatewayError = (
-  region: Topology.Region,
-  reason: TargetError.TargetErrorReason,
-  message: string,
-  cause?: unknown
-) => new TargetError.RegionalGatewayError({ reason, message, target: `relay:${region.id}`, cause })
+const gatewayError = (region: Topology.Region, reason: TargetError.TargetErrorReason, message: string, cause?: unknown) =>
+  new TargetError.RegionalGatewayError({ reason, message, target: `relay:${region.id}`, cause })
 
 const listenErrorReason = (error: unknown): TargetError.TargetErrorReason => {
   const code = (error as { readonly code?: unknown }).code
@@ -86,7 +85,7 @@ const listenErrorReason = (error: unknown): TargetError.TargetErrorReason => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
+export const make = Effect.fnUntraced(function* (options: RelayOptions = {}) {
   const bindAddress = options.bindAddress ?? "127.0.0.1"
   const clock = yield* Clock.Clock
   const lock = yield* Semaphore.make(1)
@@ -137,7 +136,7 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     )
 
   const remove = (port: number) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const entry = paths.get(port)
       if (entry === undefined) return
       paths.delete(port)
@@ -145,11 +144,7 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
       yield* FiberMap.remove(stopTimers, port)
     })
 
-  const open = Effect.fn("RelayGateway.open")(function*(
-    region: Topology.Region,
-    path: RegionalGateway.NatPath,
-    revision: number
-  ) {
+  const open = Effect.fn("RelayGateway.open")(function* (region: Topology.Region, path: RegionalGateway.NatPath, revision: number) {
     const invalid = RegionalGateway.validatePath(region, path)
     if (invalid !== undefined) return yield* gatewayError(region, "Rejected", invalid)
     yield* fence(region, revision)
@@ -169,8 +164,7 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     if (path.stopAt > clock.currentTimeMillisUnsafe()) {
       yield* Effect.tryPromise({
         try: () => entry.listen(),
-        catch: (cause) =>
-          gatewayError(region, listenErrorReason(cause), `cannot listen on ${bindAddress}:${path.publicPort}`, cause)
+        catch: (cause) => gatewayError(region, listenErrorReason(cause), `cannot listen on ${bindAddress}:${path.publicPort}`, cause)
       })
     }
     paths.set(path.publicPort, entry)
@@ -178,7 +172,7 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
     yield* record(region, revision)
   }, Semaphore.withPermit(lock))
 
-  const close = Effect.fn("RelayGateway.close")(function*(
+  const close = Effect.fn("RelayGateway.close")(function* (
     region: Topology.Region,
     target: { readonly grantId: string; readonly publicPort: number },
     revision: number
@@ -196,16 +190,13 @@ export const make = Effect.fnUntraced(function*(options: RelayOptions = {}) {
   const gateway = RegionalGateway.RegionalGateway.of({
     open,
     close,
-    list: (region) =>
-      Effect.sync(() => [...paths.values()].map((entry) => entry.path).filter((path) => path.regionId === region.id)),
+    list: (region) => Effect.sync(() => [...paths.values()].map((entry) => entry.path).filter((path) => path.regionId === region.id)),
     revision: (region) => Effect.sync(() => revisions.get(region.id) ?? 0)
   })
 
   const relay = Relay.of({
     bindAddress,
-    connections: Effect.sync(() =>
-      [...paths.values()].flatMap((entry) => [...entry.connections.values()].map(({ info }) => info))
-    ),
+    connections: Effect.sync(() => [...paths.values()].flatMap((entry) => [...entry.connections.values()].map(({ info }) => info))),
     refused: Effect.sync(() => refused),
     listening: Effect.sync(() => [...paths.values()].map((entry) => ({ ...entry.path, listening: entry.server.listening })))
   })

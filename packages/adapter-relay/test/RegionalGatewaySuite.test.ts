@@ -15,7 +15,7 @@ RegionalGatewaySuite.suite("RelayGateway", RelayGateway.layer(), {
   target: { address: "127.0.0.1", port: 9 },
   probe: {
     taggedGrantIds: (r) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const relay = yield* RelayGateway.Relay
         const now = Date.now()
         // a held path must really be listening, unless its stop time has passed

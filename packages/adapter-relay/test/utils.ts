@@ -37,9 +37,7 @@ export const freePort = async (host = "127.0.0.1"): Promise<number> => {
 }
 
 /** Outcome of one client exchange through the relay. */
-export type Exchange =
-  | { readonly _tag: "Echoed"; readonly data: string }
-  | { readonly _tag: "Refused"; readonly code: string }
+export type Exchange = { readonly _tag: "Echoed"; readonly data: string } | { readonly _tag: "Refused"; readonly code: string }
 
 /**
  * Connects (optionally from `localAddress`), sends `message` and waits for the echo or for

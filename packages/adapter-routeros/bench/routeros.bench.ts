@@ -36,25 +36,31 @@ const measure = async (label: string, op: (index: number) => Promise<unknown>) =
   latencies.sort((a, b) => a - b)
   const elapsed = latencies.reduce((sum, value) => sum + value, 0) / 1000
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(2)
-  console.log(`${label.padEnd(46)} ${(count / elapsed).toFixed(0).padStart(7)} ops/s   p50 ${pct(0.5)} ms   p99 ${pct(0.99)} ms   (n=${count})`)
+  console.log(
+    `${label.padEnd(46)} ${(count / elapsed).toFixed(0).padStart(7)} ops/s   p50 ${pct(0.5)} ms   p99 ${pct(0.99)} ms   (n=${count})`
+  )
   return count / elapsed
 }
 
 console.log(`RouterOS adapter bench — simulator v7.18 on ${sim.host}, ${seconds}s per phase, sequential, one connection`)
-const floor = await measure("raw /system/identity/print round trip", () => Effect.runPromise(pool.write(device, ["/system/identity/print"])))
+const floor = await measure("raw /system/identity/print round trip", () =>
+  Effect.runPromise(pool.write(device, ["/system/identity/print"]))
+)
 const cycle = await measure("createUser + removeUser (API push)", (index) => {
   const username = `ta-bench${String(index + 1).padStart(6, "0")}`
-  return Effect.runPromise(Effect.gen(function*() {
-    yield* gateway.createUser(device, {
-      grantId: `ga_bench_${index + 1}` as Ids.GrantId,
-      username,
-      password: Redacted.make("Bench-Pw-0123456789abc"),
-      permission: "read-only",
-      allowedAddress: "10.8.0.1",
-      expiresAt: Date.now() + 3_600_000
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      yield* gateway.createUser(device, {
+        grantId: `ga_bench_${index + 1}` as Ids.GrantId,
+        username,
+        password: Redacted.make("Bench-Pw-0123456789abc"),
+        permission: "read-only",
+        allowedAddress: "10.8.0.1",
+        expiresAt: Date.now() + 3_600_000
+      })
+      yield* gateway.removeUser(device, username)
     })
-    yield* gateway.removeUser(device, username)
-  }))
+  )
 })
 console.log(`round trips per create+remove cycle (floor / cycle rate): ${(floor / cycle).toFixed(1)}`)
 await pool.closeAll()

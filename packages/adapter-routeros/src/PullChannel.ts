@@ -87,32 +87,35 @@ export interface AwaitOptions {
  * @category services
  * @since 0.1.0
  */
-export class PullChannel extends Context.Service<PullChannel, {
-  /** Registers a device (or rotates its token); returns the new token. */
-  readonly registerDevice: (deviceId: Ids.DeviceId) => Effect.Effect<Redacted.Redacted<string>, GrantStore.StoreError>
-  /** The bootstrap script for a device (`url`: the device's check-in URL, HTTPS). */
-  readonly bootstrap: (
-    deviceId: Ids.DeviceId,
-    options: { readonly url: string; readonly token: Redacted.Redacted<string>; readonly intervalSeconds?: number }
-  ) => Effect.Effect<string>
-  /** Handles a check-in; resolves to the job script to send back. */
-  readonly checkIn: (deviceId: Ids.DeviceId, request: CheckInRequest) => Effect.Effect<string, PullCheckInError>
-  /** Queues a command with its sequence number; `false` when the store dropped it (sequence already passed). */
-  readonly enqueue: (
-    deviceId: Ids.DeviceId,
-    command: PullStore.PullCommand,
-    sequence: number
-  ) => Effect.Effect<boolean, TargetError.DeviceGatewayError>
-  /** How many check-ins the device made so far (0 before the first). */
-  readonly checkInCount: (deviceId: Ids.DeviceId) => Effect.Effect<number, TargetError.DeviceGatewayError>
-  /** Waits for a check-in (after `since`) whose report satisfies `done`; `Timeout` otherwise. */
-  readonly awaitReport: (
-    deviceId: Ids.DeviceId,
-    done: (report: CheckInReport) => boolean,
-    timeoutMs: number,
-    options?: AwaitOptions
-  ) => Effect.Effect<CheckInReport, TargetError.DeviceGatewayError>
-}>()("@transient-access/adapter-routeros/PullChannel") {}
+export class PullChannel extends Context.Service<
+  PullChannel,
+  {
+    /** Registers a device (or rotates its token); returns the new token. */
+    readonly registerDevice: (deviceId: Ids.DeviceId) => Effect.Effect<Redacted.Redacted<string>, GrantStore.StoreError>
+    /** The bootstrap script for a device (`url`: the device's check-in URL, HTTPS). */
+    readonly bootstrap: (
+      deviceId: Ids.DeviceId,
+      options: { readonly url: string; readonly token: Redacted.Redacted<string>; readonly intervalSeconds?: number }
+    ) => Effect.Effect<string>
+    /** Handles a check-in; resolves to the job script to send back. */
+    readonly checkIn: (deviceId: Ids.DeviceId, request: CheckInRequest) => Effect.Effect<string, PullCheckInError>
+    /** Queues a command with its sequence number; `false` when the store dropped it (sequence already passed). */
+    readonly enqueue: (
+      deviceId: Ids.DeviceId,
+      command: PullStore.PullCommand,
+      sequence: number
+    ) => Effect.Effect<boolean, TargetError.DeviceGatewayError>
+    /** How many check-ins the device made so far (0 before the first). */
+    readonly checkInCount: (deviceId: Ids.DeviceId) => Effect.Effect<number, TargetError.DeviceGatewayError>
+    /** Waits for a check-in (after `since`) whose report satisfies `done`; `Timeout` otherwise. */
+    readonly awaitReport: (
+      deviceId: Ids.DeviceId,
+      done: (report: CheckInReport) => boolean,
+      timeoutMs: number,
+      options?: AwaitOptions
+    ) => Effect.Effect<CheckInReport, TargetError.DeviceGatewayError>
+  }
+>()("@transient-access/adapter-routeros/PullChannel") {}
 
 const hashHex = (token: string): string => createHash("sha256").update(token).digest("hex")
 
@@ -121,15 +124,17 @@ const StoredReport = Schema.Struct({
   sequence: Schema.Int,
   clock: Schema.NullOr(Schema.Struct({ now: Schema.Number, iso: Schema.Boolean })),
   users: Schema.Array(Schema.Struct({ name: Schema.String, comment: Schema.String, disabled: Schema.Boolean, group: Schema.String })),
-  nat: Schema.Array(Schema.Struct({
-    comment: Schema.String,
-    dstPort: Schema.String,
-    srcAddress: Schema.String,
-    toAddresses: Schema.String,
-    toPorts: Schema.String,
-    /** Absent in reports stored before 0.2.0 (read as enabled, as their check-in script did not say). */
-    disabled: Schema.Boolean.pipe(Schema.withDecodingDefaultType(Effect.succeed(false)))
-  })),
+  nat: Schema.Array(
+    Schema.Struct({
+      comment: Schema.String,
+      dstPort: Schema.String,
+      srcAddress: Schema.String,
+      toAddresses: Schema.String,
+      toPorts: Schema.String,
+      /** Absent in reports stored before 0.2.0 (read as enabled, as their check-in script did not say). */
+      disabled: Schema.Boolean.pipe(Schema.withDecodingDefaultType(Effect.succeed(false)))
+    })
+  ),
   schedulers: Schema.Array(Schema.Struct({ name: Schema.String, comment: Schema.String }))
 })
 
@@ -150,95 +155,99 @@ const storeFailure = (target: string) => (error: GrantStore.StoreError) =>
  * @category constructors
  * @since 0.2.0
  */
-export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullStore | GrantStore.GrantStore> = Effect.gen(
-  function*() {
-    const pullStore = yield* PullStore.PullStore
-    const grantStore = yield* GrantStore.GrantStore
-    const unavailable = (error: GrantStore.StoreError) =>
-      new PullCheckInError({ reason: "Unavailable", message: `store unavailable (${error.reason})` })
+export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullStore | GrantStore.GrantStore> = Effect.gen(function* () {
+  const pullStore = yield* PullStore.PullStore
+  const grantStore = yield* GrantStore.GrantStore
+  const unavailable = (error: GrantStore.StoreError) =>
+    new PullCheckInError({ reason: "Unavailable", message: `store unavailable (${error.reason})` })
 
-    /** A stored command with its password (read now), or a `Skip` when the password is gone. */
-    const render = (entry: PullStore.PendingCommand) =>
-      Effect.gen(function*() {
-        const command = entry.command
-        if (command._tag !== "CreateUser") return { sequence: entry.sequence, command: command as PullCommand }
-        const secret = yield* grantStore.readDeviceSecret(command.grantId)
-        if (Option.isNone(secret)) {
-          yield* Effect.logWarning("pull create not delivered: the device copy of the password is gone", {
-            grantId: command.grantId,
-            username: command.username,
-            sequence: entry.sequence
-          })
-          const note = `ta: create of ${command.username} (grant ${command.grantId}) skipped: its password is gone`
-          return { sequence: entry.sequence, command: { _tag: "Skip", note } as PullCommand }
-        }
-        const spec: DeviceGateway.DeviceUserSpec = {
+  /** A stored command with its password (read now), or a `Skip` when the password is gone. */
+  const render = (entry: PullStore.PendingCommand) =>
+    Effect.gen(function* () {
+      const command = entry.command
+      if (command._tag !== "CreateUser") return { sequence: entry.sequence, command: command as PullCommand }
+      const secret = yield* grantStore.readDeviceSecret(command.grantId)
+      if (Option.isNone(secret)) {
+        yield* Effect.logWarning("pull create not delivered: the device copy of the password is gone", {
           grantId: command.grantId,
           username: command.username,
-          password: secret.value,
-          permission: command.permission,
-          allowedAddress: command.allowedAddress,
-          expiresAt: command.expiresAt
-        }
-        return { sequence: entry.sequence, command: { _tag: "CreateUser", spec, group: command.group } as PullCommand }
-      })
+          sequence: entry.sequence
+        })
+        const note = `ta: create of ${command.username} (grant ${command.grantId}) skipped: its password is gone`
+        return { sequence: entry.sequence, command: { _tag: "Skip", note } as PullCommand }
+      }
+      const spec: DeviceGateway.DeviceUserSpec = {
+        grantId: command.grantId,
+        username: command.username,
+        password: secret.value,
+        permission: command.permission,
+        allowedAddress: command.allowedAddress,
+        expiresAt: command.expiresAt
+      }
+      return { sequence: entry.sequence, command: { _tag: "CreateUser", spec, group: command.group } as PullCommand }
+    })
 
-    const checkInCount = (deviceId: Ids.DeviceId) =>
-      pullStore.lastCheckIn(deviceId).pipe(
+  const checkInCount = (deviceId: Ids.DeviceId) =>
+    pullStore
+      .lastCheckIn(deviceId)
+      .pipe(
         Effect.map(Option.match({ onNone: () => 0, onSome: (last) => last.count })),
         Effect.mapError(storeFailure(`device:${deviceId}`))
       )
 
-    return PullChannel.of({
-      registerDevice: (deviceId) =>
-        Effect.gen(function*() {
-          const token = randomBytes(32).toString("base64url")
-          yield* pullStore.setTokenHash(deviceId, hashHex(token))
-          return Redacted.make(token)
-        }),
-      bootstrap: (_deviceId, options) => Effect.sync(() => renderBootstrap(options)),
-      checkIn: (deviceId, request) =>
-        Effect.gen(function*() {
-          const stored = yield* pullStore.tokenHash(deviceId).pipe(Effect.mapError(unavailable))
-          const presented = /^Bearer (\S+)$/.exec(request.authorization ?? "")?.[1]
-          if (Option.isNone(stored) || presented === undefined || !timingSafeEqual(Buffer.from(hashHex(presented), "hex"), Buffer.from(stored.value, "hex"))) {
-            return yield* new PullCheckInError({ reason: "Unauthorized", message: "unknown device or bad token" })
+  return PullChannel.of({
+    registerDevice: (deviceId) =>
+      Effect.gen(function* () {
+        const token = randomBytes(32).toString("base64url")
+        yield* pullStore.setTokenHash(deviceId, hashHex(token))
+        return Redacted.make(token)
+      }),
+    bootstrap: (_deviceId, options) => Effect.sync(() => renderBootstrap(options)),
+    checkIn: (deviceId, request) =>
+      Effect.gen(function* () {
+        const stored = yield* pullStore.tokenHash(deviceId).pipe(Effect.mapError(unavailable))
+        const presented = /^Bearer (\S+)$/.exec(request.authorization ?? "")?.[1]
+        if (
+          Option.isNone(stored) ||
+          presented === undefined ||
+          !timingSafeEqual(Buffer.from(hashHex(presented), "hex"), Buffer.from(stored.value, "hex"))
+        ) {
+          return yield* new PullCheckInError({ reason: "Unauthorized", message: "unknown device or bad token" })
+        }
+        const report = parseReport(request.body)
+        if (report === undefined) return yield* new PullCheckInError({ reason: "BadReport", message: "unreadable report" })
+        const now = yield* Clock.currentTimeMillis
+        const recorded = yield* pullStore
+          .recordCheckIn(deviceId, { sequence: report.sequence, receivedAt: now, report: toStored(report) })
+          .pipe(Effect.mapError(unavailable))
+        const commands = yield* Effect.forEach(recorded.pending, render).pipe(Effect.mapError(unavailable))
+        const offset = report.clock === undefined ? 0 : report.clock.now - now
+        return renderJobScript(commands, offset, report.clock?.iso ?? true)
+      }),
+    enqueue: (deviceId, command, sequence) =>
+      pullStore.enqueue(deviceId, { sequence, command }).pipe(Effect.mapError(storeFailure(`device:${deviceId}`))),
+    checkInCount,
+    awaitReport: (deviceId, done, timeoutMs, options = {}) =>
+      Effect.gen(function* () {
+        const target = `device:${deviceId}`
+        const since = options.since ?? (yield* checkInCount(deviceId))
+        const interval = Math.max(1, options.pollIntervalMs ?? 250)
+        const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+        while (true) {
+          const last = yield* pullStore.lastCheckIn(deviceId).pipe(Effect.mapError(storeFailure(target)))
+          if (Option.isSome(last) && last.value.count > since) {
+            const report = yield* fromStored(last.value.report, target)
+            if (done(report)) return report
           }
-          const report = parseReport(request.body)
-          if (report === undefined) return yield* new PullCheckInError({ reason: "BadReport", message: "unreadable report" })
           const now = yield* Clock.currentTimeMillis
-          const recorded = yield* pullStore.recordCheckIn(deviceId, { sequence: report.sequence, receivedAt: now, report: toStored(report) }).pipe(
-            Effect.mapError(unavailable)
-          )
-          const commands = yield* Effect.forEach(recorded.pending, render).pipe(Effect.mapError(unavailable))
-          const offset = report.clock === undefined ? 0 : report.clock.now - now
-          return renderJobScript(commands, offset, report.clock?.iso ?? true)
-        }),
-      enqueue: (deviceId, command, sequence) =>
-        pullStore.enqueue(deviceId, { sequence, command }).pipe(Effect.mapError(storeFailure(`device:${deviceId}`))),
-      checkInCount,
-      awaitReport: (deviceId, done, timeoutMs, options = {}) =>
-        Effect.gen(function*() {
-          const target = `device:${deviceId}`
-          const since = options.since ?? (yield* checkInCount(deviceId))
-          const interval = Math.max(1, options.pollIntervalMs ?? 250)
-          const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-          while (true) {
-            const last = yield* pullStore.lastCheckIn(deviceId).pipe(Effect.mapError(storeFailure(target)))
-            if (Option.isSome(last) && last.value.count > since) {
-              const report = yield* fromStored(last.value.report, target)
-              if (done(report)) return report
-            }
-            const now = yield* Clock.currentTimeMillis
-            if (now >= deadline) {
-              return yield* deviceError("Timeout", target, `no check-in confirming the change within ${timeoutMs} ms`)
-            }
-            yield* Effect.sleep(Math.min(interval, deadline - now))
+          if (now >= deadline) {
+            return yield* deviceError("Timeout", target, `no check-in confirming the change within ${timeoutMs} ms`)
           }
-        })
-    })
-  }
-)
+          yield* Effect.sleep(Math.min(interval, deadline - now))
+        }
+      })
+  })
+})
 
 /**
  * The channel as a layer, over the `PullStore` and `GrantStore` it is given (e.g.
@@ -247,7 +256,4 @@ export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullSt
  * @category layers
  * @since 0.2.0
  */
-export const layer: Layer.Layer<PullChannel, never, PullStore.PullStore | GrantStore.GrantStore> = Layer.effect(
-  PullChannel,
-  make
-)
+export const layer: Layer.Layer<PullChannel, never, PullStore.PullStore | GrantStore.GrantStore> = Layer.effect(PullChannel, make)

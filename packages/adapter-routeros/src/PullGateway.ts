@@ -63,7 +63,7 @@ const maxSequenceDraws = 1000
 export const make = (
   options: PullOptions = {}
 ): Effect.Effect<DeviceGateway.DeviceGateway["Service"], never, PullChannel.PullChannel | GrantStore.GrantStore> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const channel = yield* PullChannel.PullChannel
     const store = yield* GrantStore.GrantStore
     const groups = options.groups ?? defaultGroups
@@ -77,12 +77,12 @@ export const make = (
      * command stays queued; the next draw repeats that number and is skipped here.
      */
     const enqueueFresh = (device: Topology.Device, command: PullStore.PullCommand) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const target = `device:${device.id}`
         for (let attempt = 0; attempt < maxSequenceDraws; attempt++) {
-          const sequence = yield* store.nextDeviceSequence(device.id).pipe(
-            Effect.mapError((error) => deviceError("Unknown", target, `no sequence: ${error.message}`))
-          )
+          const sequence = yield* store
+            .nextDeviceSequence(device.id)
+            .pipe(Effect.mapError((error) => deviceError("Unknown", target, `no sequence: ${error.message}`)))
           if (yield* channel.enqueue(device.id, command, sequence)) return sequence
         }
         return yield* deviceError("Unknown", target, `no unused sequence number in ${maxSequenceDraws} draws; retry`)
@@ -90,7 +90,7 @@ export const make = (
 
     /** Queues a command and waits for a check-in whose report applied it; returns that report. */
     const apply = (device: Topology.Device, command: PullStore.PullCommand) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const since = yield* channel.checkInCount(device.id)
         const sequence = yield* enqueueFresh(device, command)
         return yield* channel.awaitReport(device.id, (report) => report.sequence >= sequence, timeout, { ...awaitOptions, since })
@@ -100,7 +100,7 @@ export const make = (
     const target = (device: Topology.Device) => `device:${device.id}`
 
     return DeviceGateway.DeviceGateway.of({
-      createUser: Effect.fn("PullGateway.createUser")(function*(device, spec) {
+      createUser: Effect.fn("PullGateway.createUser")(function* (device, spec) {
         // checked before queueing: a command the device refuses would abort every later job script
         const problem = userSpecProblem(spec)
         if (problem !== undefined) return yield* deviceError("Rejected", target(device), problem)
@@ -127,17 +127,17 @@ export const make = (
           return yield* deviceError("Rejected", target(device), `user ${spec.username} belongs to another grant`)
         }
       }),
-      enableUser: Effect.fn("PullGateway.enableUser")(function*(device, username) {
+      enableUser: Effect.fn("PullGateway.enableUser")(function* (device, username) {
         const report = yield* apply(device, { _tag: "EnableUser", username })
         if (userIn(report, username) === undefined) return yield* deviceError("NotFound", target(device), `no user ${username}`)
       }),
-      removeUser: Effect.fn("PullGateway.removeUser")(function*(device, username) {
+      removeUser: Effect.fn("PullGateway.removeUser")(function* (device, username) {
         const report = yield* apply(device, { _tag: "RemoveUser", username })
         if (userIn(report, username) !== undefined || report.schedulers.some((entry) => entry.name === userSchedulerName(username))) {
           return yield* deviceError("Unknown", target(device), `user ${username} still listed after removal`)
         }
       }),
-      openForward: Effect.fn("PullGateway.openForward")(function*(device, forward) {
+      openForward: Effect.fn("PullGateway.openForward")(function* (device, forward) {
         const problem = forwardSpecProblem(forward)
         if (problem !== undefined) return yield* deviceError("Rejected", target(device), problem)
         const tag = Grant.artifactTag(forward.grantId)
@@ -146,40 +146,45 @@ export const make = (
           return yield* deviceError("Rejected", target(device), `listen port ${forward.listenPort} is held by another rule`)
         }
       }),
-      enableForward: Effect.fn("PullGateway.enableForward")(function*(device, grantId) {
+      enableForward: Effect.fn("PullGateway.enableForward")(function* (device, grantId) {
         const report = yield* apply(device, { _tag: "EnableForward", grantId })
         if (!report.nat.some((rule) => rule.comment === Grant.artifactTag(grantId))) {
           return yield* deviceError("NotFound", target(device), `no forward ${Grant.artifactTag(grantId)}`)
         }
       }),
-      closeForward: Effect.fn("PullGateway.closeForward")(function*(device, grantId) {
+      closeForward: Effect.fn("PullGateway.closeForward")(function* (device, grantId) {
         const report = yield* apply(device, { _tag: "CloseForward", grantId })
         if (report.nat.some((rule) => rule.comment === Grant.artifactTag(grantId))) {
           return yield* deviceError("Unknown", target(device), "forward still listed after removal")
         }
       }),
-      inventory: Effect.fn("PullGateway.inventory")(function*(device) {
+      inventory: Effect.fn("PullGateway.inventory")(function* (device) {
         const report = yield* channel.awaitReport(device.id, () => true, timeout, awaitOptions)
         return {
-          users: report.users.filter((user) => isOwnUser(user.name, user.comment)).map((user) => ({
-            username: user.name,
-            grantId: Grant.parseArtifactTag(user.comment) ?? null,
-            disabled: user.disabled,
-            permission: user.group === groups.full ? "full" as const : user.group === groups["read-only"] ? "read-only" as const : null
-          })),
+          users: report.users
+            .filter((user) => isOwnUser(user.name, user.comment))
+            .map((user) => ({
+              username: user.name,
+              grantId: Grant.parseArtifactTag(user.comment) ?? null,
+              disabled: user.disabled,
+              permission:
+                user.group === groups.full ? ("full" as const) : user.group === groups["read-only"] ? ("read-only" as const) : null
+            })),
           forwards: report.nat.flatMap((rule) => {
             const grantId = Grant.parseArtifactTag(rule.comment)
             if (grantId === undefined) return []
             const entry = report.schedulers.find((row) => row.name === forwardSchedulerName(grantId))
             const expiresAt = expiryOfComment(entry?.comment) ?? 0
-            return [{
-              grantId,
-              listenPort: Number(rule.dstPort),
-              to: { address: rule.toAddresses, port: Number(rule.toPorts) },
-              allowedAddress: rule.srcAddress,
-              expiresAt,
-              disabled: rule.disabled
-            }]
+            return [
+              {
+                grantId,
+                listenPort: Number(rule.dstPort),
+                to: { address: rule.toAddresses, port: Number(rule.toPorts) },
+                allowedAddress: rule.srcAddress,
+                expiresAt,
+                disabled: rule.disabled
+              }
+            ]
           })
         }
       })

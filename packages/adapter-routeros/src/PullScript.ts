@@ -62,7 +62,14 @@ export const renderCheckInScript = (options: { readonly url: string; readonly to
     `:local r ("seq=" . [/system script get [find where name=${quote(sequenceScript)}] source] . "&date=" . [/system clock get date] . "&time=" . [/system clock get time] . "&users=")`,
     collect("r", ["user"], "name", "^ta-", ["name", "comment", "disabled", "group"]),
     `:set r ($r . "&nat=")`,
-    collect("r", ["ip", "firewall", "nat"], "comment", "^ta:", ["comment", "dst-port", "src-address", "to-addresses", "to-ports", "disabled"]),
+    collect("r", ["ip", "firewall", "nat"], "comment", "^ta:", [
+      "comment",
+      "dst-port",
+      "src-address",
+      "to-addresses",
+      "to-ports",
+      "disabled"
+    ]),
     `:set r ($r . "&sched=")`,
     collect("r", ["system", "scheduler"], "name", "^ta-", ["name", "comment"]),
     command(["tool"], "fetch", {
@@ -91,7 +98,7 @@ export const renderBootstrap = (options: {
 }): string => {
   const interval = `${Math.max(1, Math.floor(options.intervalSeconds ?? 30))}s`
   const name = "ta-checkin"
-  return [
+  const lines = [
     command(["system", "script"], "remove", {}, [findWhere("name", name)]),
     command(["system", "scheduler"], "remove", {}, [findWhere("name", name)]),
     command(["system", "script"], "add", { name, policy: defaultSchedulerPolicy, source: renderCheckInScript(options) }),
@@ -102,7 +109,8 @@ export const renderBootstrap = (options: {
       policy: defaultSchedulerPolicy,
       "on-event": command(["system", "script"], "run", {}, [name])
     })
-  ].join("\n") + "\n"
+  ]
+  return `${lines.join("\n")}\n`
 }
 
 const fieldPattern = /^[A-Za-z0-9._:|=/-]*$/
@@ -123,19 +131,29 @@ export const parseReport = (body: string): CheckInReport | undefined => {
   const seq = fields.get("seq") ?? ""
   if (!/^\d{1,15}$/.test(seq)) return undefined
   const rows = (name: string, ...widths: ReadonlyArray<number>) =>
-    (fields.get(name) ?? "").split(";").filter((row) => row !== "").map((row) => row.split(",")).filter((cells) =>
-      widths.includes(cells.length) && cells.every((cell) => fieldPattern.test(cell))
-    )
+    (fields.get(name) ?? "")
+      .split(";")
+      .filter((row) => row !== "")
+      .map((row) => row.split(","))
+      .filter((cells) => widths.includes(cells.length) && cells.every((cell) => fieldPattern.test(cell)))
   const now = parseDateTime(fields.get("date") ?? "", fields.get("time") ?? "")
   return {
     sequence: Number(seq),
     clock: now === undefined ? undefined : { now, iso: /^\d{4}-/.test(fields.get("date") ?? "") },
     users: rows("users", 4).map(([name, comment, disabled, group]) => ({
-      name: name!, comment: comment!, disabled: disabled === "true", group: group!
+      name: name!,
+      comment: comment!,
+      disabled: disabled === "true",
+      group: group!
     })),
     // 5 columns: a check-in script installed before the flag was reported (read as enabled)
     nat: rows("nat", 6, 5).map(([comment, dstPort, srcAddress, toAddresses, toPorts, disabled]) => ({
-      comment: comment!, dstPort: dstPort!, srcAddress: srcAddress!, toAddresses: toAddresses!, toPorts: toPorts!, disabled: disabled === "true"
+      comment: comment!,
+      dstPort: dstPort!,
+      srcAddress: srcAddress!,
+      toAddresses: toAddresses!,
+      toPorts: toPorts!,
+      disabled: disabled === "true"
     })),
     schedulers: rows("sched", 2).map(([name, comment]) => ({ name: name!, comment: comment! }))
   }

@@ -26,7 +26,7 @@ const literal = /^[A-Za-z0-9 _.,:/@+=%-]$/
  * @since 0.1.0
  */
 export const quote = (value: string): string => {
-  let out = "\""
+  let out = '"'
   for (const byte of Buffer.from(value, "utf8")) {
     const char = String.fromCharCode(byte)
     out += byte < 0x80 && literal.test(char) ? char : `\\${byte.toString(16).toUpperCase().padStart(2, "0")}`

@@ -26,14 +26,18 @@ DeviceGatewaySuite.suite("RouterOS API push (simulator v7.18)", layer, {
 
 describe("RouterOS API push specifics", () => {
   it.live("createUser writes group, address, tag and a device-side expiry entry first", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gateway = yield* DeviceGateway.DeviceGateway
       const grantId = uniqueGrant()
       const username = uniqueUser()
       const expiresAt = Date.now() + 3_600_000
       yield* gateway.createUser(device, {
-        grantId, username, password: Redacted.make("Pw-0123456789abcdefXYZ"), permission: "read-only",
-        allowedAddress: "10.8.0.1", expiresAt
+        grantId,
+        username,
+        password: Redacted.make("Pw-0123456789abcdefXYZ"),
+        permission: "read-only",
+        allowedAddress: "10.8.0.1",
+        expiresAt
       })
       const user = sim.state.users.find(username)!
       assert.strictEqual(user.props.get("disabled"), "true")
@@ -47,15 +51,20 @@ describe("RouterOS API push specifics", () => {
       assert.isTrue(runAt >= expiresAt && runAt < expiresAt + 2500, "expiry entry fires within ~2 s after expiresAt")
       yield* gateway.removeUser(device, username)
       assert.isUndefined(sim.state.scheduler.find(`ta-exp-${username}`))
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("openForward writes a disabled dst-nat rule the router does not use until enableForward; a late enable finds nothing", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gateway = yield* DeviceGateway.DeviceGateway
       const grantId = uniqueGrant()
       const listenPort = 30_000 + Math.floor(Math.random() * 9_000)
       const forward = {
-        grantId, listenPort, to: { address: "192.0.2.10", port: 80 }, allowedAddress: "10.8.0.1", expiresAt: Date.now() + 3_600_000
+        grantId,
+        listenPort,
+        to: { address: "192.0.2.10", port: 80 },
+        allowedAddress: "10.8.0.1",
+        expiresAt: Date.now() + 3_600_000
       }
       const translated = () => sim.state.dstnatFor(device.tunnelAddress, listenPort, "10.8.0.1")
       yield* gateway.openForward(device, forward)
@@ -73,5 +82,6 @@ describe("RouterOS API push specifics", () => {
       const late = yield* Effect.flip(gateway.enableForward(device, grantId))
       assert.strictEqual(late.reason, "NotFound")
       assert.isFalse(sim.state.nat.items.some((item) => item.props.get("comment") === `ta:${grantId}`))
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 })

@@ -74,8 +74,15 @@ afterAll(() => Promise.all(sims.map((sim) => sim.stop())))
 describe("word length encoding", () => {
   it("encodes the manual's test vectors and decodes them back", () => {
     const vectors: Array<[number, string]> = [
-      [0, "00"], [0x7f, "7f"], [0x80, "8080"], [0x3fff, "bfff"], [0x4000, "c04000"], [0x1fffff, "dfffff"],
-      [0x200000, "e0200000"], [0xfffffff, "efffffff"], [0x10000000, "f010000000"]
+      [0, "00"],
+      [0x7f, "7f"],
+      [0x80, "8080"],
+      [0x3fff, "bfff"],
+      [0x4000, "c04000"],
+      [0x1fffff, "dfffff"],
+      [0x200000, "e0200000"],
+      [0xfffffff, "efffffff"],
+      [0x10000000, "f010000000"]
     ]
     for (const [length, hex] of vectors) {
       assert.strictEqual(encodeLength(length).toString("hex"), hex, `length ${length}`)
@@ -105,11 +112,11 @@ describe("word length encoding", () => {
   }, 60_000)
 
   it("feeds the reader one byte at a time", () => {
-    const bytes = encodeSentence(["!re", "=a=" + "y".repeat(200), ".tag=7"])
+    const bytes = encodeSentence(["!re", `=a=${"y".repeat(200)}`, ".tag=7"])
     const reader = new SentenceReader()
     const got: Array<ReadonlyArray<string>> = []
     for (const byte of bytes) got.push(...reader.push(Buffer.from([byte])).sentences)
-    assert.deepStrictEqual(got, [["!re", "=a=" + "y".repeat(200), ".tag=7"]])
+    assert.deepStrictEqual(got, [["!re", `=a=${"y".repeat(200)}`, ".tag=7"]])
   })
 })
 
@@ -143,7 +150,11 @@ describe("sentences and replies", () => {
     const sim = await start()
     const client = await RawClient.connect(sim.apiPort)
     await client.login("admin", "pw")
-    for (const [name, group] of [["q1", "read"], ["q2", "write"], ["q3", "full"]]) {
+    for (const [name, group] of [
+      ["q1", "read"],
+      ["q2", "write"],
+      ["q3", "full"]
+    ]) {
       client.send("/user/add", `=name=${name}`, `=group=${group}`, "=disabled=yes", ".tag=x")
       await client.until("x")
     }
@@ -153,11 +164,20 @@ describe("sentences and replies", () => {
       ["!done", ".tag=p"]
     ])
     client.send("/user/print", "=.proplist=name", "?group=read", "?group=write", "?#|", ".tag=o")
-    assert.deepStrictEqual((await client.until("o")).filter((s) => s[0] === "!re").map((s) => s[1]), ["=name=q1", "=name=q2"])
+    assert.deepStrictEqual(
+      (await client.until("o")).filter((s) => s[0] === "!re").map((s) => s[1]),
+      ["=name=q1", "=name=q2"]
+    )
     client.send("/user/print", "=.proplist=name", "?disabled=true", "?group=full", "?#&!", "?disabled=true", "?#&", ".tag=n")
-    assert.deepStrictEqual((await client.until("n")).filter((s) => s[0] === "!re").map((s) => s[1]), ["=name=q1", "=name=q2"])
+    assert.deepStrictEqual(
+      (await client.until("n")).filter((s) => s[0] === "!re").map((s) => s[1]),
+      ["=name=q1", "=name=q2"]
+    )
     client.send("/user/print", "=.proplist=name", "?-comment", ".tag=m")
-    assert.deepStrictEqual((await client.until("m")).filter((s) => s[0] === "!re").map((s) => s[1]), ["=name=q1", "=name=q2", "=name=q3"])
+    assert.deepStrictEqual(
+      (await client.until("m")).filter((s) => s[0] === "!re").map((s) => s[1]),
+      ["=name=q1", "=name=q2", "=name=q3"]
+    )
     // query words are ignored outside print [OBS I4]
     client.send("/user/remove", "?name=q1", ".tag=r")
     assert.strictEqual((await client.until("r"))[0]![0], "!trap")
@@ -166,7 +186,16 @@ describe("sentences and replies", () => {
   })
 
   it("v7.18 sends !empty before !done on an empty print; v7 does not", async () => {
-    for (const [profile, expected] of [["v7.18", [["!empty", ".tag=e"], ["!done", ".tag=e"]]], ["v7", [["!done", ".tag=e"]]]] as const) {
+    for (const [profile, expected] of [
+      [
+        "v7.18",
+        [
+          ["!empty", ".tag=e"],
+          ["!done", ".tag=e"]
+        ]
+      ],
+      ["v7", [["!done", ".tag=e"]]]
+    ] as const) {
       const sim = await start(profile)
       const client = await RawClient.connect(sim.apiPort)
       await client.login("admin", "pw")
@@ -217,12 +246,14 @@ describe("login", () => {
     const [challengeReply] = await client.until()
     const challenge = Buffer.from(challengeReply![1]!.slice("=ret=".length), "hex")
     assert.strictEqual(challenge.length, 16)
-    client.send("/login", "=name=admin", "=response=00" + "0".repeat(32))
+    client.send("/login", "=name=admin", `=response=00${"0".repeat(32)}`)
     assert.deepStrictEqual(await client.until(), [["!trap", "=message=cannot log in"], ["!done"]])
     client.send("/login")
     const [second] = await client.until()
     const fresh = Buffer.from(second![1]!.slice(5), "hex")
-    const digest = createHash("md5").update(Buffer.concat([Buffer.from([0]), Buffer.from("pw"), fresh])).digest("hex")
+    const digest = createHash("md5")
+      .update(Buffer.concat([Buffer.from([0]), Buffer.from("pw"), fresh]))
+      .digest("hex")
     client.send("/login", "=name=admin", `=response=00${digest}`)
     assert.deepStrictEqual(await client.until(), [["!done"]])
     client.close()
@@ -231,9 +262,9 @@ describe("login", () => {
   it("disabled users, users without the api policy and users outside `address` cannot log in", async () => {
     const sim = await start()
     await sim.run('/user group add name=noapi policy="read,ssh"')
-    await sim.run('/user add name=off group=full password=p disabled=yes')
-    await sim.run('/user add name=noapi group=noapi password=p')
-    await sim.run('/user add name=far group=full password=p address=192.0.2.0/24')
+    await sim.run("/user add name=off group=full password=p disabled=yes")
+    await sim.run("/user add name=noapi group=noapi password=p")
+    await sim.run("/user add name=far group=full password=p address=192.0.2.0/24")
     for (const name of ["off", "noapi", "far"]) {
       const client = await RawClient.connect(sim.apiPort)
       client.send("/login", `=name=${name}`, "=password=p")

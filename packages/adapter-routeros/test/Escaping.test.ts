@@ -16,33 +16,70 @@ import { startSimulator } from "../src/testing/index.ts"
 const sim = await startSimulator({ sshPort: false, clock: "frozen" })
 afterAll(() => sim.stop())
 
-const nasty = fc.array(
-  fc.constantFrom("\"", "$", "\\", "\n", "\r", "\t", "[", "]", "{", "}", "(", ")", ";", "?", "#", "=", "~", " ", "$(", "$[", "\\22", "\\\n", "é", "✓", "日本", "🙂", "\u0000", "/user remove [find]", ":put x", "a", "Z", "9"),
-  { maxLength: 24 }
-).map((parts) => parts.join(""))
-const value = fc.oneof(nasty, fc.string({ unit: "binary", maxLength: 40 }), fc.string({ maxLength: 40 }))
+const nasty = fc
+  .array(
+    fc.constantFrom(
+      '"',
+      "$",
+      "\\",
+      "\n",
+      "\r",
+      "\t",
+      "[",
+      "]",
+      "{",
+      "}",
+      "(",
+      ")",
+      ";",
+      "?",
+      "#",
+      "=",
+      "~",
+      " ",
+      "$(",
+      "$[",
+      "\\22",
+      "\\\n",
+      "é",
+      "✓",
+      "日本",
+      "🙂",
+      "\u0000",
+      "/user remove [find]",
+      ":put x",
+      "a",
+      "Z",
+      "9"
+    ),
+    { maxLength: 24 }
+  )
+  .map((parts) => parts.join(""))
+const value = fc
+  .oneof(nasty, fc.string({ unit: "binary", maxLength: 40 }), fc.string({ maxLength: 40 }))
   .filter((text) => Buffer.from(text, "utf8").toString("utf8") === text) // lone surrogates have no UTF-8 form
 
 /** Stored values are the UTF-8 bytes of the input, as a byte string. */
 const stored = (text: string | undefined) => (text === undefined ? undefined : Buffer.from(text, "latin1").toString("utf8"))
 
 /** Everything that a second command could change. */
-const fingerprint = () => JSON.stringify({
-  users: sim.state.users.items.length,
-  scheduler: sim.state.scheduler.items.map((item) => item.props.get("name")),
-  scripts: sim.state.scripts.items.map((item) => item.props.get("name")),
-  nat: sim.state.nat.items.length,
-  files: sim.state.files.items.length,
-  identity: sim.state.identity,
-  log: sim.log.length
-})
+const fingerprint = () =>
+  JSON.stringify({
+    users: sim.state.users.items.length,
+    scheduler: sim.state.scheduler.items.map((item) => item.props.get("name")),
+    scripts: sim.state.scripts.items.map((item) => item.props.get("name")),
+    nat: sim.state.nat.items.length,
+    files: sim.state.files.items.length,
+    identity: sim.state.identity,
+    log: sim.log.length
+  })
 
 let counter = 0
 
 describe("RosScript.quote", () => {
   it("escapes everything outside the whitelist as \\HH", () => {
-    assert.strictEqual(quote("a\"b$c?d\\e"), "\"a\\22b\\24c\\3Fd\\5Ce\"")
-    assert.strictEqual(quote("é"), "\"\\C3\\A9\"")
+    assert.strictEqual(quote('a"b$c?d\\e'), '"a\\22b\\24c\\3Fd\\5Ce"')
+    assert.strictEqual(quote("é"), '"\\C3\\A9"')
   })
 
   it("property: any value survives a command and never runs a second command", async () => {
@@ -78,7 +115,9 @@ describe("RosScript.quote", () => {
         assert.strictEqual(stored(created!.props.get("source")), text)
         const after = JSON.parse(fingerprint()) as { scripts: Array<string> }
         assert.deepStrictEqual(after.scripts, [...(JSON.parse(before) as { scripts: Array<string> }).scripts, `${name}-inner`])
-        await sim.run(`${command(["system", "script"], "remove", {}, [findWhere("name", `${name}-inner`)])}; ${command(["system", "scheduler"], "remove", {}, [findWhere("name", name)])}`)
+        await sim.run(
+          `${command(["system", "script"], "remove", {}, [findWhere("name", `${name}-inner`)])}; ${command(["system", "scheduler"], "remove", {}, [findWhere("name", name)])}`
+        )
       }),
       { numRuns: 150 }
     )
@@ -91,17 +130,29 @@ describe("RosScript.quote", () => {
       fc.asyncProperty(value, async (password) => {
         const username = `ta-prop${counter++}`
         const before = JSON.parse(fingerprint()) as Record<string, unknown>
-        await sim.run(renderJobScript([{
-          sequence: ++sequence,
-          command: {
-            _tag: "CreateUser",
-            group: "read",
-            spec: {
-              grantId: `ga_prop${counter}` as Ids.GrantId, username, password: Redacted.make(password),
-              permission: "read-only", allowedAddress: "10.8.0.1", expiresAt: sim.clock.now() + 3_600_000
-            }
-          }
-        }], 0, true))
+        await sim.run(
+          renderJobScript(
+            [
+              {
+                sequence: ++sequence,
+                command: {
+                  _tag: "CreateUser",
+                  group: "read",
+                  spec: {
+                    grantId: `ga_prop${counter}` as Ids.GrantId,
+                    username,
+                    password: Redacted.make(password),
+                    permission: "read-only",
+                    allowedAddress: "10.8.0.1",
+                    expiresAt: sim.clock.now() + 3_600_000
+                  }
+                }
+              }
+            ],
+            0,
+            true
+          )
+        )
         const user = sim.state.users.find(username)!
         assert.strictEqual(stored(user.props.get("password")), password)
         assert.strictEqual(user.props.get("disabled"), "true")

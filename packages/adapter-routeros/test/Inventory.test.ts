@@ -17,7 +17,7 @@ const device = deviceOf(sim)
 
 describe("RouterOS inventory", () => {
   it.live("lists tagged and SDK-named users only", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* Effect.promise(() => sim.run(`/user add name=ta-sdk group=full password=Operator-Pw-1`))
       yield* Effect.promise(() => sim.run(`/user add name=ta-abcdefghijkl group=read password=x`))
       const gateway = yield* DeviceGateway.DeviceGateway
@@ -32,5 +32,6 @@ describe("RouterOS inventory", () => {
       })
       const names = (yield* gateway.inventory(device)).users.map((user) => user.username).sort()
       assert.deepStrictEqual(names, ["ta-abcdefghijkl", "ta-tagged00001"])
-    }).pipe(Effect.provide(ApiTransport.layer({ credentials: adminCredentials }))))
+    }).pipe(Effect.provide(ApiTransport.layer({ credentials: adminCredentials })))
+  )
 })

@@ -52,8 +52,11 @@ describe("model: sagas over the RouterOS API adapter and simulator", () => {
           },
           users: (deviceId) =>
             Effect.sync(() =>
-              simOf(deviceId).state.users.items
-                .map((user) => ({ username: user.props.get("name") ?? "", disabled: user.props.get("disabled") === "true" }))
+              simOf(deviceId)
+                .state.users.items.map((user) => ({
+                  username: user.props.get("name") ?? "",
+                  disabled: user.props.get("disabled") === "true"
+                }))
                 .filter((user) => user.username.startsWith("ta-"))
             ),
           // The raw `/ip/firewall/nat` table: a port-forward grant is usable only through an enabled rule.
@@ -75,4 +78,3 @@ describe("model: sagas over the RouterOS API adapter and simulator", () => {
     console.log(`RouterOS model: ${numRuns} runs, ${usersCreated} users created and ${forwardsOpened} forwards opened on the simulators`)
   })
 })
-

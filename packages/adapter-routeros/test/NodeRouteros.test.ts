@@ -19,15 +19,23 @@ describe("node-routeros against every profile", () => {
       api.on("error", () => {})
       await api.connect()
       assert.deepStrictEqual(await api.write("/user/add", ["=name=ta-nr1", "=group=read", "=password=x", "=disabled=yes"]), [{ ret: "*2" }])
-      assert.deepStrictEqual(await api.write("/user/print", ["?name=ta-nr1", "=.proplist=name,disabled"]), [{ name: "ta-nr1", disabled: "true" }])
-      const trap = await api.write("/user/remove", ["=.id=*99"]).then(() => "", (error: Error) => error.message)
+      assert.deepStrictEqual(await api.write("/user/print", ["?name=ta-nr1", "=.proplist=name,disabled"]), [
+        { name: "ta-nr1", disabled: "true" }
+      ])
+      const trap = await api.write("/user/remove", ["=.id=*99"]).then(
+        () => "",
+        (error: Error) => error.message
+      )
       assert.strictEqual(trap, "no such item (4)")
       const [resource] = await api.write("/system/resource/print")
       assert.match(resource!.version!, profile === "v7" ? /^7\./ : /^6\./)
       await api.close()
       const bad = new RouterOSAPI({ host: sim.host, port: sim.apiPort, user: "admin", password: "wrong", timeout: 5 })
       bad.on("error", () => {})
-      const error = await bad.connect().then(() => undefined, (failure: { errno?: string }) => failure)
+      const error = await bad.connect().then(
+        () => undefined,
+        (failure: { errno?: string }) => failure
+      )
       assert.strictEqual(error?.errno, "CANTLOGIN")
     })
   }

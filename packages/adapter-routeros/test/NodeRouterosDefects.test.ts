@@ -25,11 +25,17 @@ afterAll(() => sim.stop())
 const device = deviceOf(sim)
 const pending = Symbol("pending")
 const settledWithin = <A>(promise: Promise<A>, ms: number) =>
-  Promise.race([promise.then(() => "settled" as const, () => "settled" as const), new Promise<typeof pending>((resolve) => setTimeout(() => resolve(pending), ms))])
+  Promise.race([
+    promise.then(
+      () => "settled" as const,
+      () => "settled" as const
+    ),
+    new Promise<typeof pending>((resolve) => setTimeout(() => resolve(pending), ms))
+  ])
 
 describe("node-routeros 1.6.9 defects, contained", () => {
   it.live("`!empty` (RouterOS ≥ 7.18): unpatched crashes with UNKNOWNREPLY; the adapter returns []", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const raw = yield* Effect.promise(() => runUnpatched("empty"))
       assert.notStrictEqual(raw.code, 0, raw.output)
       assert.include(raw.output, "UNKNOWNREPLY")
@@ -37,10 +43,11 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       const rows = yield* pool.write(device, ["/user/print", "?name=nobody"])
       assert.deepStrictEqual(rows, [])
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("idle timeout: unpatched crashes with SOCKTMOUT (no 'error' listener); the adapter reconnects", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const raw = yield* Effect.promise(() => runUnpatched("idle"))
       assert.notStrictEqual(raw.code, 0, raw.output)
       assert.include(raw.output, "SOCKTMOUT")
@@ -50,10 +57,11 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       const rows = yield* pool.write(device, ["/system/identity/print"])
       assert.deepStrictEqual(rows, [{ name: "MikroTik" }])
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("`!fatal`: unpatched leaves the call pending forever; the adapter fails it at once and reconnects", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       sim.faults.inject({ command: "/system/clock/print", action: { _tag: "fatal", reason: "simulated fatal" }, times: 2 })
       const api = new RouterOSAPI({ host: sim.host, port: sim.apiPort, user: "admin", password: adminPassword, timeout: 30 })
       api.on("error", () => {})
@@ -68,10 +76,11 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       const rows = yield* pool.write(device, ["/system/identity/print"])
       assert.strictEqual(rows.length, 1)
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("a silent device: every call has a deadline (Timeout), then the connection is re-made", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       sim.faults.inject({ command: "/system/resource/print", action: { _tag: "silence" }, times: 1 })
       const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 300 })
       const error = yield* Effect.flip(pool.write(device, ["/system/resource/print"]))
@@ -79,20 +88,22 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       const rows = yield* pool.write(device, ["/system/resource/print"])
       assert.strictEqual(rows.length, 1)
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("a dropped connection fails the call (Unreachable) and the next call reconnects", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       sim.faults.inject({ command: "/system/identity/print", action: { _tag: "drop" }, times: 1 })
       const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 2000 })
       const error = yield* Effect.flip(pool.write(device, ["/system/identity/print"]))
       assert.strictEqual(error.reason, "Unreachable")
       assert.strictEqual((yield* pool.write(device, ["/system/identity/print"])).length, 1)
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("offline device: Unreachable; delayed replies inside the deadline succeed; traps are typed", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 1000 })
       sim.faults.setOffline(true)
       assert.strictEqual((yield* Effect.flip(pool.write(device, ["/system/identity/print"]))).reason, "Unreachable")
@@ -103,10 +114,11 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       assert.strictEqual((yield* Effect.flip(pool.write(device, ["/user/add", "=name=x", "=group=read"]))).reason, "Rejected")
       assert.strictEqual((yield* Effect.flip(pool.write(device, ["/user/remove", "=.id=*FFFF"]))).reason, "NotFound")
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("TLS: unpatched keeps port 8728; the adapter passes the port and talks api-ssl (anonymous DH)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       assert.strictEqual(new RouterOSAPI({ host: "127.0.0.1", tls: {} }).port, 8728)
       const sslSim = yield* Effect.acquireRelease(
         Effect.promise(() => startSimulator({ adminPassword, apiTls: "anonymous", sshPort: false })),
@@ -119,29 +131,31 @@ describe("node-routeros 1.6.9 defects, contained", () => {
       })
       assert.deepStrictEqual(yield* pool.write(sslDevice, ["/system/identity/print"]), [{ name: "MikroTik" }])
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("Windows-1252: unpatched turns '✓' into '?'; the adapter refuses the word (Rejected)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = new RouterOSAPI({ host: sim.host, port: sim.apiPort, user: "admin", password: adminPassword })
       api.on("error", () => {})
       yield* Effect.promise(() => api.connect())
-      yield* Effect.promise(() => api.write("/system/script/add", ["=name=cp1252-raw", "=source=:put \"✓ ok\""]))
-      assert.strictEqual(sim.state.scripts.find("cp1252-raw")?.props.get("source"), ":put \"? ok\"")
+      yield* Effect.promise(() => api.write("/system/script/add", ["=name=cp1252-raw", '=source=:put "✓ ok"']))
+      assert.strictEqual(sim.state.scripts.find("cp1252-raw")?.props.get("source"), ':put "? ok"')
       yield* Effect.promise(() => api.close())
       const pool = new ApiPool({ credentials: adminCredentials })
-      const error = yield* Effect.flip(pool.write(device, ["/system/script/add", "=name=cp1252-ours", "=source=:put \"✓ ok\""]))
+      const error = yield* Effect.flip(pool.write(device, ["/system/script/add", "=name=cp1252-ours", '=source=:put "✓ ok"']))
       assert.strictEqual(error.reason, "Rejected")
       assert.isUndefined(sim.state.scripts.find("cp1252-ours"))
       yield* pool.write(device, ["/system/script/add", "=name=cp1252-latin", "=source=café €"])
       assert.strictEqual(sim.state.scripts.find("cp1252-latin")?.props.get("source"), "caf\xE9 \x80") // cp1252 bytes on the wire
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 })
 
 describe("receiver fragility (notes §3.5)", () => {
   it.live("a reply split right before its final terminator is delivered by keepalive traffic or fails by deadline — never hangs", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       sim.faults.inject({ command: "/system/identity/print", action: { _tag: "fragment", beforeTerminator: true }, times: 1 })
       const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 3000, idleTimeoutSeconds: 1 })
       yield* pool.write(device, ["/system/resource/print"]) // connect first
@@ -151,10 +165,11 @@ describe("receiver fragility (notes §3.5)", () => {
       if (result._tag === "Failure") assert.strictEqual(result.failure.reason, "Timeout")
       assert.strictEqual((yield* pool.write(device, ["/system/identity/print"])).length, 1)
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 
   it.live("a reply delivered one byte at a time settles (read, or a typed failure) and the next call works", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       sim.faults.inject({ command: "/system/clock/print", action: { _tag: "fragment", size: 1 }, times: 1 })
       const pool = new ApiPool({ credentials: adminCredentials, callTimeoutMs: 5000, idleTimeoutSeconds: 1 })
       yield* pool.write(device, ["/system/resource/print"])
@@ -163,5 +178,6 @@ describe("receiver fragility (notes §3.5)", () => {
       else assert.include(["Timeout", "Unreachable"], result.failure.reason)
       assert.strictEqual((yield* pool.write(device, ["/system/clock/print"])).length, 1)
       yield* Effect.promise(() => pool.closeAll())
-    }))
+    })
+  )
 })

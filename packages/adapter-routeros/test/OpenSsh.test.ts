@@ -27,18 +27,40 @@ if (!tools && process.env.CI === "true") {
 }
 
 const ssh = (port: number, user: string, password: string, command: string) =>
-  Effect.promise(() =>
-    new Promise<{ code: number; output: string }>((resolve) => {
-      execFile("sshpass", [
-        "-p", password, "ssh", "-p", String(port),
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-        "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
-        "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=5",
-        `${user}@127.0.0.1`, command
-      ], { timeout: 15_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` })
+  Effect.promise(
+    () =>
+      new Promise<{ code: number; output: string }>((resolve) => {
+        execFile(
+          "sshpass",
+          [
+            "-p",
+            password,
+            "ssh",
+            "-p",
+            String(port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "PreferredAuthentications=password",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "ConnectTimeout=5",
+            `${user}@127.0.0.1`,
+            command
+          ],
+          { timeout: 15_000 },
+          (error, stdout, stderr) => {
+            resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` })
+          }
+        )
       })
-    })
   )
 
 const sim = await startSimulator({ adminPassword, clock: "frozen" })
@@ -48,11 +70,14 @@ const layer = ApiTransport.layer({ credentials: adminCredentials })
 const password = "Pw-ssh-0123456789abcXYZ"
 
 const issue = (permission: "full" | "read-only", options: { allowedAddress?: string; ttlMs?: number } = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const gateway = yield* DeviceGateway.DeviceGateway
     const username = uniqueUser()
     yield* gateway.createUser(device, {
-      grantId: uniqueGrant(), username, password: Redacted.make(password), permission,
+      grantId: uniqueGrant(),
+      username,
+      password: Redacted.make(password),
+      permission,
       allowedAddress: options.allowedAddress ?? "127.0.0.1",
       expiresAt: Date.now() + (options.ttlMs ?? 3_600_000)
     })
@@ -61,7 +86,7 @@ const issue = (permission: "full" | "read-only", options: { allowedAddress?: str
 
 describe.skipIf(!tools)("OpenSSH client against the simulator", () => {
   it.live("issued credentials log in only once enabled; read-only cannot write; refused after removeUser", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gateway = yield* DeviceGateway.DeviceGateway
       const username = yield* issue("read-only")
       assert.notStrictEqual((yield* ssh(sim.sshPort!, username, password, "/system identity print")).code, 0, "disabled user logged in")
@@ -76,14 +101,15 @@ describe.skipIf(!tools)("OpenSSH client against the simulator", () => {
       yield* gateway.removeUser(device, username)
       const after = yield* ssh(sim.sshPort!, username, password, "/system identity print")
       assert.notStrictEqual(after.code, 0, "login after removeUser")
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("a full user can run a write command; a user restricted to another address is refused", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gateway = yield* DeviceGateway.DeviceGateway
       const full = yield* issue("full")
       yield* gateway.enableUser(device, full)
-      const result = yield* ssh(sim.sshPort!, full, password, "/system script add name=made-by-ssh source=\":put 1\"")
+      const result = yield* ssh(sim.sshPort!, full, password, '/system script add name=made-by-ssh source=":put 1"')
       assert.strictEqual(result.code, 0, result.output)
       assert.isDefined(sim.state.scripts.find("made-by-ssh"))
       const elsewhere = yield* issue("full", { allowedAddress: "10.8.0.1" })
@@ -91,10 +117,11 @@ describe.skipIf(!tools)("OpenSSH client against the simulator", () => {
       assert.notStrictEqual((yield* ssh(sim.sshPort!, elsewhere, password, "/system identity print")).code, 0)
       yield* gateway.removeUser(device, full)
       yield* gateway.removeUser(device, elsewhere)
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("the device-side expiry entry removes the user on the device clock, with no SDK call", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gateway = yield* DeviceGateway.DeviceGateway
       const username = yield* issue("read-only", { ttlMs: 60_000 })
       yield* gateway.enableUser(device, username)
@@ -105,25 +132,53 @@ describe.skipIf(!tools)("OpenSSH client against the simulator", () => {
       assert.isUndefined(sim.state.users.find(username))
       assert.isUndefined(sim.state.scheduler.find(`ta-exp-${username}`))
       assert.notStrictEqual((yield* ssh(sim.sshPort!, username, password, "/system identity print")).code, 0, "login after expiry")
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 
   it.live("request-logout (removeUser) ends a live interactive session", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gateway = yield* DeviceGateway.DeviceGateway
       const username = yield* issue("read-only")
       yield* gateway.enableUser(device, username)
-      const live = execFile("sshpass", [
-        "-p", password, "ssh", "-tt", "-p", String(sim.sshPort), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", `${username}@127.0.0.1`
-      ], { timeout: 15_000 })
+      const live = execFile(
+        "sshpass",
+        [
+          "-p",
+          password,
+          "ssh",
+          "-tt",
+          "-p",
+          String(sim.sshPort),
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-o",
+          "LogLevel=ERROR",
+          "-o",
+          "PreferredAuthentications=password",
+          "-o",
+          "PubkeyAuthentication=no",
+          `${username}@127.0.0.1`
+        ],
+        { timeout: 15_000 }
+      )
       const closed = new Promise<number | null>((resolve) => live.on("exit", resolve))
-      for (let attempt = 0; attempt < 50 && !sim.state.active.items.some((row) => row.props.get("name") === username && row.props.get("via") === "ssh"); attempt++) {
+      for (
+        let attempt = 0;
+        attempt < 50 && !sim.state.active.items.some((row) => row.props.get("name") === username && row.props.get("via") === "ssh");
+        attempt++
+      ) {
         yield* Effect.sleep("100 millis")
       }
-      assert.isTrue(sim.state.active.items.some((row) => row.props.get("name") === username), "session listed in /user/active")
+      assert.isTrue(
+        sim.state.active.items.some((row) => row.props.get("name") === username),
+        "session listed in /user/active"
+      )
       yield* gateway.removeUser(device, username)
       const code = yield* Effect.promise(() => closed)
       assert.isNotNull(code)
       assert.isFalse(sim.state.active.items.some((row) => row.props.get("name") === username))
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer))
+  )
 })

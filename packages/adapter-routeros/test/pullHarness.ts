@@ -23,7 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
-import { DeviceGateway, GrantStore, Ids, MemoryGrantStore, MemoryPullStore, PullStore, type Topology } from "@transient-access/core"
+import { DeviceGateway, GrantStore, Ids, MemoryGrantStore, MemoryPullStore, type PullStore, type Topology } from "@transient-access/core"
 import { Fixtures } from "@transient-access/core/testing"
 import * as PullChannel from "../src/PullChannel.ts"
 import * as PullGateway from "../src/PullGateway.ts"
@@ -35,10 +35,27 @@ import { adminPassword, deviceOf } from "./utils.ts"
 export const selfSigned = (): { key: string; cert: string } => {
   const dir = mkdtempSync(join(tmpdir(), "ta-pull-"))
   try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
-    ], { stdio: "ignore" })
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem")
+      ],
+      { stdio: "ignore" }
+    )
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") }
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -71,7 +88,7 @@ export interface PullHarness {
 
 /** Inserts the grant of `spec` with its device secret, unless the store has it already. */
 const seedGrant = (store: GrantStore.GrantStore["Service"], device: Topology.Device, spec: DeviceGateway.DeviceUserSpec) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (Option.isSome(yield* store.get(spec.grantId))) return
     const grant = Fixtures.makeTestGrant({
       id: spec.grantId,
@@ -84,12 +101,19 @@ const seedGrant = (store: GrantStore.GrantStore["Service"], device: Topology.Dev
   }).pipe(Effect.orDie)
 
 /** The pull gateway over `channel`, seeding each created user's grant and secret first. */
-const gatewayLayer = (channel: PullChannel.PullChannel["Service"], stores: Context.Context<Stores>): Layer.Layer<DeviceGateway.DeviceGateway> =>
+const gatewayLayer = (
+  channel: PullChannel.PullChannel["Service"],
+  stores: Context.Context<Stores>
+): Layer.Layer<DeviceGateway.DeviceGateway> =>
   Layer.effect(
     DeviceGateway.DeviceGateway,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const inner = Context.get(
-        yield* Layer.build(PullGateway.layer({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(Layer.provide(Layer.succeed(PullChannel.PullChannel, channel)))),
+        yield* Layer.build(
+          PullGateway.layer({ applyTimeoutMs: 5000, pollIntervalMs: 10 }).pipe(
+            Layer.provide(Layer.succeed(PullChannel.PullChannel, channel))
+          )
+        ),
         DeviceGateway.DeviceGateway
       )
       const store = Context.get(stores, GrantStore.GrantStore)
@@ -141,13 +165,21 @@ export const startPullHarness = async (options: SimulatorOptions = {}, intervalM
     }
   })()
   return {
-    sim, device, channel, stores, url,
+    sim,
+    device,
+    channel,
+    stores,
+    url,
     layer: gatewayLayer(channel, stores),
     checkIns: () => checkIns,
     newChannel,
     gatewayOver: (other) => gatewayLayer(other, stores),
-    serveWith: (other) => { serving = other },
-    pause: (value) => { paused = value },
+    serveWith: (other) => {
+      serving = other
+    },
+    pause: (value) => {
+      paused = value
+    },
     stop: async () => {
       running = false
       await loop

@@ -52,9 +52,11 @@ const measure = async (pair: (index: number) => Promise<void>): Promise<Result> 
   latencies.sort((left, right) => left - right)
   let next = sequentialPairs
   const start = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < sequentialPairs + throughputPairs) await pair(next++)
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < sequentialPairs + throughputPairs) await pair(next++)
+    })
+  )
   const seconds = (performance.now() - start) / 1000
   return {
     pairsPerSecond: throughputPairs / seconds,
@@ -75,15 +77,19 @@ const main = async (): Promise<void> => {
   const runtime = ManagedRuntime.make(
     PgGrantStore.layer.pipe(
       Layer.provide(PgClient.layer({ url: Redacted.make(url), schema, migrate: true, poolSize: concurrency + 2 })),
-      Layer.provide(SecretBox.layer({ keys: [{ id: "bench", key: Redacted.make(new Uint8Array(randomBytes(32))) }], activeKeyId: "bench" })),
+      Layer.provide(
+        SecretBox.layer({ keys: [{ id: "bench", key: Redacted.make(new Uint8Array(randomBytes(32))) }], activeKeyId: "bench" })
+      ),
       Layer.orDie
     )
   )
   const floorPool = new pg.Pool({ connectionString: url, max: concurrency + 2 })
   try {
-    const store = await runtime.runPromise(Effect.gen(function*() {
-      return yield* GrantStore.GrantStore
-    }))
+    const store = await runtime.runPromise(
+      Effect.gen(function* () {
+        return yield* GrantStore.GrantStore
+      })
+    )
     const regions = Array.from({ length: 16 }, (_, index) => `bench-region-${index}` as Ids.RegionId)
     const secret = Redacted.make(randomBytes(16).toString("base64url"))
     const storePair = (index: number) => {
@@ -94,20 +100,22 @@ const main = async (): Promise<void> => {
         endpoint: { host: "203.0.113.10", port: 1 + Math.floor(index / regions.length) }
       })
       const now = grant.createdAt
-      return runtime.runPromise(Effect.gen(function*() {
-        const inserted = yield* store.insert({
-          grant,
-          deviceSecret: Option.some(secret),
-          jobs: (stored) => Job.provisionJobs(stored, now),
-          idempotency: Option.none()
+      return runtime.runPromise(
+        Effect.gen(function* () {
+          const inserted = yield* store.insert({
+            grant,
+            deviceSecret: Option.some(secret),
+            jobs: (stored) => Job.provisionJobs(stored, now),
+            idempotency: Option.none()
+          })
+          yield* store.update({
+            grantId: grant.id,
+            expectedGeneration: inserted.grant.generation,
+            patch: { state: "revoking", revokeReason: "manual", revokeRequestedAt: now },
+            jobs: (next) => Job.removalJobs(next, now)
+          })
         })
-        yield* store.update({
-          grantId: grant.id,
-          expectedGeneration: inserted.grant.generation,
-          patch: { state: "revoking", revokeReason: "manual", revokeRequestedAt: now },
-          jobs: (next) => Job.removalJobs(next, now)
-        })
-      }))
+      )
     }
     await admin.query(`create table "${schema}".floor (id bigserial primary key, state text not null, generation int not null)`)
     const floorPair = async () => {
@@ -123,7 +131,9 @@ const main = async (): Promise<void> => {
     const row = (name: string, result: Result) =>
       `${name.padEnd(28)} ${result.opsPerSecond.toFixed(0).padStart(8)} ops/s ${result.pairsPerSecond.toFixed(0).padStart(7)} pairs/s` +
       `   p50 ${result.p50.toFixed(2).padStart(6)} ms   p99 ${result.p99.toFixed(2).padStart(6)} ms (per pair)`
-    console.log(`store.bench (PostgreSQL, ${sequentialPairs} sequential pairs for latency, ${throughputPairs} pairs with ${concurrency} callers for throughput)`)
+    console.log(
+      `store.bench (PostgreSQL, ${sequentialPairs} sequential pairs for latency, ${throughputPairs} pairs with ${concurrency} callers for throughput)`
+    )
     console.log(row("floor: INSERT + UPDATE (pg)", floor))
     console.log(row("store: grant + revoke", measured))
     console.log(

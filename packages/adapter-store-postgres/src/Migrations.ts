@@ -37,9 +37,10 @@ export class MigrationError extends Schema.TaggedError<MigrationError>()("Migrat
  * @since 0.1.0
  */
 export const SchemaName = Schema.String.check(
-  Schema.makeFilter((value: string) =>
-    (/^[a-z_][a-z0-9_]{0,62}$/.test(value) && !value.startsWith("pg_")) ||
-    "expected a lower-case identifier of at most 63 characters (a-z, 0-9, _), not starting with a digit or pg_"
+  Schema.makeFilter(
+    (value: string) =>
+      (/^[a-z_][a-z0-9_]{0,62}$/.test(value) && !value.startsWith("pg_")) ||
+      "expected a lower-case identifier of at most 63 characters (a-z, 0-9, _), not starting with a digit or pg_"
   )
 )
 
@@ -112,10 +113,8 @@ const initial = (schema: string): Migration => {
         where state in ('pending', 'active', 'revoking')`.execute(db)
       await sql`create index ${index("grants_due")} on ${table("grants")} (expires_at_ms)
         where state in ('pending', 'active')`.execute(db)
-      await sql`create index ${index("grants_region")} on ${table("grants")} (region_id) where state <> 'revoked'`
-        .execute(db)
-      await sql`create index ${index("grants_device")} on ${table("grants")} (device_id) where state <> 'revoked'`
-        .execute(db)
+      await sql`create index ${index("grants_region")} on ${table("grants")} (region_id) where state <> 'revoked'`.execute(db)
+      await sql`create index ${index("grants_device")} on ${table("grants")} (device_id) where state <> 'revoked'`.execute(db)
       await sql`create index ${index("grants_created")} on ${table("grants")} (created_at_ms desc, sequence desc)`.execute(db)
       await sql`create index ${index("grants_revoked_at")} on ${table("grants")} (region_id, revoked_at_ms)
         where state = 'revoked'`.execute(db)
@@ -140,8 +139,7 @@ const initial = (schema: string): Migration => {
         created_at_ms bigint not null,
         primary key (actor, key)
       )`.execute(db)
-      await sql`create index ${index("idempotency_keys_created")} on ${table("idempotency_keys")} (created_at_ms)`
-        .execute(db)
+      await sql`create index ${index("idempotency_keys_created")} on ${table("idempotency_keys")} (created_at_ms)`.execute(db)
       await sql`create table ${table("device_sequences")} (
         device_id text primary key,
         sequence bigint not null check (sequence >= 1)
@@ -215,11 +213,8 @@ export interface MigrateResult {
  * @category constructors
  * @since 0.1.0
  */
-export const migrate = <DB>(
-  db: Kysely<DB>,
-  options: { readonly schema?: string } = {}
-): Effect.Effect<MigrateResult, MigrationError> =>
-  Effect.gen(function*() {
+export const migrate = <DB>(db: Kysely<DB>, options: { readonly schema?: string } = {}): Effect.Effect<MigrateResult, MigrationError> =>
+  Effect.gen(function* () {
     const schema = yield* validateSchemaName(options.schema ?? defaultSchema)
     const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(schema)) }
     yield* Effect.tryPromise({

@@ -36,28 +36,37 @@ const decodeEvent = Schema.decodeUnknownEffect(AuditLog.AuditEvent)
  */
 export const layer: Layer.Layer<AuditLog.AuditLog, never, PgClient> = Layer.effect(
   AuditLog.AuditLog,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { db, schema } = yield* connectionOf(yield* PgClient)
     const q = db.withSchema(schema)
     return AuditLog.AuditLog.of({
       record: (event) =>
         query("record audit event", () =>
-          q.insertInto("audit_events").values({
-            at_ms: event.at,
-            actor: event.actor,
-            action: event.action,
-            grant_id: event.grantId,
-            details: JSON.stringify(event.details)
-          }).execute()).pipe(
-            Effect.asVoid,
-            Effect.catch((error) =>
-              Effect.logWarning("audit event not recorded", { action: event.action, grantId: event.grantId, reason: error.reason })
-            )
-          ),
+          q
+            .insertInto("audit_events")
+            .values({
+              at_ms: event.at,
+              actor: event.actor,
+              action: event.action,
+              grant_id: event.grantId,
+              details: JSON.stringify(event.details)
+            })
+            .execute()
+        ).pipe(
+          Effect.asVoid,
+          Effect.catch((error) =>
+            Effect.logWarning("audit event not recorded", { action: event.action, grantId: event.grantId, reason: error.reason })
+          )
+        ),
       list: (filter) => {
         let builder = q.selectFrom("audit_events").select(["at_ms", "actor", "action", "grant_id", "details"])
         if (filter.grantId !== undefined) builder = builder.where("grant_id", "=", filter.grantId)
-        return query("list audit events", () => builder.orderBy("id", "desc").limit(filter.limit ?? 100).execute()).pipe(
+        return query("list audit events", () =>
+          builder
+            .orderBy("id", "desc")
+            .limit(filter.limit ?? 100)
+            .execute()
+        ).pipe(
           Effect.flatMap((rows) =>
             Effect.forEach(rows, (row) =>
               decodeRow(row).pipe(
@@ -70,7 +79,8 @@ export const layer: Layer.Layer<AuditLog.AuditLog, never, PgClient> = Layer.effe
                     details: decoded.details
                   })
                 )
-              ))
+              )
+            )
           ),
           Effect.catch((error) => Effect.logWarning("audit events not readable", { message: error.message }).pipe(Effect.as([])))
         )

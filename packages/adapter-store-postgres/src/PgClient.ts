@@ -100,11 +100,14 @@ export interface ConnectionOptions extends ClientOptions {
  * @category services
  * @since 0.2.0
  */
-export class PgClient extends Context.Service<PgClient, {
-  readonly [TypeId]: TypeId
-  /** The schema holding the tables. */
-  readonly schema: string
-}>()("@transient-access/adapter-store-postgres/PgClient") {}
+export class PgClient extends Context.Service<
+  PgClient,
+  {
+    readonly [TypeId]: TypeId
+    /** The schema holding the tables. */
+    readonly schema: string
+  }
+>()("@transient-access/adapter-store-postgres/PgClient") {}
 
 const rowLocking = (options: ClientOptions): Connection.Settings => ({
   schema: options.schema,

@@ -57,22 +57,20 @@ export const idempotencyRetentionMs: number = Idempotency.idempotencyRetentionMs
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<GrantStore.GrantStore["Service"], never, PgClient | SecretBox.SecretBox> = Effect.gen(
-  function*() {
-    const connection = yield* connectionOf(yield* PgClient)
-    const context = makeStoreContext(connection, yield* SecretBox.SecretBox)
-    return GrantStore.GrantStore.of({
-      ...makeInsert(context),
-      ...makeGrantsRead(context),
-      ...makeGrantsWrite(context),
-      ...makeExpiry(context),
-      ...makeRevisions(context),
-      ...makeOutbox(context),
-      ...makeDeviceSecrets(context),
-      ...makeStats(context)
-    })
-  }
-)
+export const make: Effect.Effect<GrantStore.GrantStore["Service"], never, PgClient | SecretBox.SecretBox> = Effect.gen(function* () {
+  const connection = yield* connectionOf(yield* PgClient)
+  const context = makeStoreContext(connection, yield* SecretBox.SecretBox)
+  return GrantStore.GrantStore.of({
+    ...makeInsert(context),
+    ...makeGrantsRead(context),
+    ...makeGrantsWrite(context),
+    ...makeExpiry(context),
+    ...makeRevisions(context),
+    ...makeOutbox(context),
+    ...makeDeviceSecrets(context),
+    ...makeStats(context)
+  })
+})
 
 /**
  * The store on the `PgClient` in context.
@@ -80,10 +78,7 @@ export const make: Effect.Effect<GrantStore.GrantStore["Service"], never, PgClie
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<GrantStore.GrantStore, never, PgClient | SecretBox.SecretBox> = Layer.effect(
-  GrantStore.GrantStore,
-  make
-)
+export const layer: Layer.Layer<GrantStore.GrantStore, never, PgClient | SecretBox.SecretBox> = Layer.effect(GrantStore.GrantStore, make)
 
 /**
  * Deletes idempotency keys older than the 24-hour retention (store-clock ms `now`, default
@@ -94,7 +89,7 @@ export const layer: Layer.Layer<GrantStore.GrantStore, never, PgClient | SecretB
  * @since 0.1.0
  */
 export const pruneIdempotencyKeys = (now?: number): Effect.Effect<number, GrantStore.StoreError, PgClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const connection = yield* connectionOf(yield* PgClient)
     return yield* Idempotency.pruneIdempotencyKeys(connection, now)
   })

@@ -48,7 +48,8 @@ const decodeCommands = (rows: ReadonlyArray<unknown>) =>
     Schema.decodeUnknownEffect(CommandRow)(row).pipe(
       Effect.mapError(corrupt("pull_commands row")),
       Effect.flatMap((decoded) => PullStore.decodeStoredCommand(decoded))
-    ))
+    )
+  )
 
 /**
  * Builds the pull store over a migrated schema.
@@ -56,7 +57,7 @@ const decodeCommands = (rows: ReadonlyArray<unknown>) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient> = Effect.gen(function*() {
+export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient> = Effect.gen(function* () {
   const { db, schema } = yield* connectionOf(yield* PgClient)
   const devices = sql.table(`${schema}.pull_devices`)
   const commands = sql.table(`${schema}.pull_commands`)
@@ -67,24 +68,29 @@ export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient
     setTokenHash: (deviceId, tokenHash) =>
       PullStore.validateTokenHash(tokenHash).pipe(
         Effect.flatMap((valid) =>
-          rows("set device token", () =>
-            sql`insert into ${devices} (device_id, token_hash) values (${deviceId}, ${valid})
-              on conflict (device_id) do update set token_hash = excluded.token_hash`)
+          rows(
+            "set device token",
+            () =>
+              sql`insert into ${devices} (device_id, token_hash) values (${deviceId}, ${valid})
+              on conflict (device_id) do update set token_hash = excluded.token_hash`
+          )
         ),
         Effect.asVoid
       ),
 
     tokenHash: (deviceId) =>
-      rows<{ token_hash: string | null }>("read device token", () =>
-        sql`select token_hash from ${devices} where device_id = ${deviceId}`).pipe(
-          Effect.map((found) => Option.fromNullishOr(found[0]?.token_hash))
-        ),
+      rows<{ token_hash: string | null }>(
+        "read device token",
+        () => sql`select token_hash from ${devices} where device_id = ${deviceId}`
+      ).pipe(Effect.map((found) => Option.fromNullishOr(found[0]?.token_hash))),
 
     enqueue: (deviceId, entry) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const valid = yield* PullStore.validateCommand(entry)
-        const inserted = yield* rows<{ sequence: unknown }>("enqueue pull command", () =>
-          sql`with device as (
+        const inserted = yield* rows<{ sequence: unknown }>(
+          "enqueue pull command",
+          () =>
+            sql`with device as (
               insert into ${devices} as d (device_id) values (${deviceId})
               on conflict (device_id) do update set device_id = d.device_id
               returning applied_sequence
@@ -93,32 +99,38 @@ export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient
             select ${deviceId}::text, ${valid.sequence}::bigint, ${JSON.stringify(valid.command)}::jsonb
             from device where ${valid.sequence}::bigint > device.applied_sequence
             on conflict (device_id, sequence) do nothing
-            returning sequence`)
+            returning sequence`
+        )
         return inserted.length === 1
       }),
 
     pending: (deviceId) =>
-      rows("read pending pull commands", () =>
-        sql`select c.sequence, c.command from ${commands} c join ${devices} d on d.device_id = c.device_id
-          where c.device_id = ${deviceId} and c.sequence > d.applied_sequence order by c.sequence`).pipe(
-          Effect.flatMap(decodeCommands)
-        ),
+      rows(
+        "read pending pull commands",
+        () =>
+          sql`select c.sequence, c.command from ${commands} c join ${devices} d on d.device_id = c.device_id
+          where c.device_id = ${deviceId} and c.sequence > d.applied_sequence order by c.sequence`
+      ).pipe(Effect.flatMap(decodeCommands)),
 
     appliedSequence: (deviceId) =>
-      rows<{ applied_sequence: unknown }>("read applied sequence", () =>
-        sql`select applied_sequence from ${devices} where device_id = ${deviceId}`).pipe(
-          Effect.flatMap((found) =>
-            found[0] === undefined
-              ? Effect.succeed(0)
-              : Schema.decodeUnknownEffect(DbInt)(found[0].applied_sequence).pipe(Effect.mapError(corrupt("applied sequence")))
-          )
-        ),
+      rows<{ applied_sequence: unknown }>(
+        "read applied sequence",
+        () => sql`select applied_sequence from ${devices} where device_id = ${deviceId}`
+      ).pipe(
+        Effect.flatMap((found) =>
+          found[0] === undefined
+            ? Effect.succeed(0)
+            : Schema.decodeUnknownEffect(DbInt)(found[0].applied_sequence).pipe(Effect.mapError(corrupt("applied sequence")))
+        )
+      ),
 
     recordCheckIn: (deviceId, checkIn) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const valid = yield* PullStore.validateCheckIn(checkIn)
-        const found = yield* rows("record check-in", () =>
-          sql`with device as (
+        const found = yield* rows(
+          "record check-in",
+          () =>
+            sql`with device as (
               insert into ${devices} as d
                 (device_id, applied_sequence, check_ins, last_sequence, last_received_at_ms, last_report)
               values (${deviceId}, ${valid.sequence}::bigint, 1, ${valid.sequence}::bigint, ${valid.receivedAt}::bigint,
@@ -137,32 +149,36 @@ export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient
               select json_agg(json_build_object('sequence', c.sequence, 'command', c.command) order by c.sequence)
               from ${commands} c where c.device_id = ${deviceId} and c.sequence > device.applied_sequence
             ), '[]'::json) as pending
-            from device`)
+            from device`
+        )
         const row = yield* Schema.decodeUnknownEffect(CheckInRow)(found[0]).pipe(Effect.mapError(corrupt("check-in result")))
         const pending = typeof row.pending === "string" ? yield* parseJsonArray(row.pending) : row.pending
         return { count: row.count, pending: yield* decodeCommands(pending) }
       }),
 
     lastCheckIn: (deviceId) =>
-      rows("read last check-in", () =>
-        sql`select check_ins, last_sequence, last_received_at_ms, last_report from ${devices}
-          where device_id = ${deviceId} and check_ins > 0`).pipe(
-          Effect.flatMap((found) => {
-            if (found[0] === undefined) return Effect.succeed(Option.none())
-            return Schema.decodeUnknownEffect(LastRow)(found[0]).pipe(
-              Effect.mapError(corrupt("pull_devices row")),
-              Effect.flatMap((row) =>
-                PullStore.decodeRecordedCheckIn({
-                  sequence: row.last_sequence,
-                  receivedAt: row.last_received_at_ms,
-                  report: row.last_report,
-                  count: row.check_ins
-                })
-              ),
-              Effect.map(Option.some)
-            )
-          })
-        )
+      rows(
+        "read last check-in",
+        () =>
+          sql`select check_ins, last_sequence, last_received_at_ms, last_report from ${devices}
+          where device_id = ${deviceId} and check_ins > 0`
+      ).pipe(
+        Effect.flatMap((found) => {
+          if (found[0] === undefined) return Effect.succeed(Option.none())
+          return Schema.decodeUnknownEffect(LastRow)(found[0]).pipe(
+            Effect.mapError(corrupt("pull_devices row")),
+            Effect.flatMap((row) =>
+              PullStore.decodeRecordedCheckIn({
+                sequence: row.last_sequence,
+                receivedAt: row.last_received_at_ms,
+                report: row.last_report,
+                count: row.check_ins
+              })
+            ),
+            Effect.map(Option.some)
+          )
+        })
+      )
   })
 })
 

@@ -29,8 +29,5 @@ import * as PgPullStore from "./PgPullStore.ts"
  * @category layers
  * @since 0.2.0
  */
-export const layer: Layer.Layer<
-  GrantStore.GrantStore | AuditLog.AuditLog | PullStore.PullStore,
-  never,
-  PgClient | SecretBox.SecretBox
-> = Layer.mergeAll(PgGrantStore.layer, PgAuditLog.layer, PgPullStore.layer)
+export const layer: Layer.Layer<GrantStore.GrantStore | AuditLog.AuditLog | PullStore.PullStore, never, PgClient | SecretBox.SecretBox> =
+  Layer.mergeAll(PgGrantStore.layer, PgAuditLog.layer, PgPullStore.layer)

@@ -35,17 +35,18 @@ if (url !== undefined && reachable) {
 
   describe("StoreError reasons from a real server", () => {
     it.live("a refused connection is Unavailable", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const store = yield* GrantStore.GrantStore
         const error = yield* Effect.flip(store.get(Fixtures.makeTestGrant().id))
         assert.strictEqual(error.reason, "Unavailable")
       }).pipe(
         // Nothing listens on port 1; the layer builds (no migration) and every query fails.
         Effect.provide(pgStoreLayer("postgres://postgres@127.0.0.1:1/none", "t_unreachable", { migrate: false, connectTimeoutMs: 1_000 }))
-      ))
+      )
+    )
 
     it.live("a statement held up by a row lock past the statement timeout is Timeout, and writes nothing", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const store = yield* GrantStore.GrantStore
         const grant = Fixtures.makeTestGrant()
         yield* store.insert(newGrant(grant))
@@ -63,7 +64,8 @@ if (url !== undefined && reachable) {
         const after = Option.getOrThrow(yield* store.get(grant.id))
         assert.strictEqual(after.state, "pending")
         assert.strictEqual(after.generation, 1)
-      }).pipe(Effect.provide(pgStoreLayer(url, schema, { clock: "database", statementTimeoutMs: 300 }))))
+      }).pipe(Effect.provide(pgStoreLayer(url, schema, { clock: "database", statementTimeoutMs: 300 })))
+    )
   })
 } else {
   describe.skip("StoreError reasons from a real server", () => {

@@ -12,15 +12,16 @@ import { databaseUrl, dropSchema, freshSchema, serverReachable } from "./utils.t
 
 describe("schema names", () => {
   it.effect("only plain lower-case identifiers are accepted", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       for (const good of ["transient_access", "t1", "_x", "a".repeat(63)]) {
         assert.strictEqual(yield* Migrations.validateSchemaName(good), good)
       }
-      for (const bad of ["", "Public", "1abc", "pg_catalog", "a-b", "a;drop schema x", "x\"y", "a".repeat(64), "é"]) {
+      for (const bad of ["", "Public", "1abc", "pg_catalog", "a-b", "a;drop schema x", 'x"y', "a".repeat(64), "é"]) {
         const error = yield* Effect.flip(Migrations.validateSchemaName(bad))
         assert.strictEqual(error._tag, "MigrationError")
       }
-    }))
+    })
+  )
 })
 
 const url = databaseUrl()
@@ -32,33 +33,44 @@ if (url !== undefined && reachable) {
 
   describe("migrate (PostgreSQL)", () => {
     it.live("applies every migration once, concurrently and repeatedly, into the chosen schema", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const db = kyselyFromPool(makePool({ url: Redacted.make(url) }))
         yield* Effect.addFinalizer(() => Effect.promise(() => db.destroy()))
-        const results = yield* Effect.all([1, 2, 3].map(() => Migrations.migrate(db, { schema })), { concurrency: 3 })
+        const results = yield* Effect.all(
+          [1, 2, 3].map(() => Migrations.migrate(db, { schema })),
+          { concurrency: 3 }
+        )
         const applied = results.flatMap((result) => result.applied)
         assert.deepStrictEqual(applied, Object.keys(Migrations.migrations(schema)))
         assert.deepStrictEqual((yield* Migrations.migrate(db, { schema })).applied, [])
         const tables = yield* Effect.promise(() =>
-          sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = ${schema} order by 1`
-            .execute(db))
-        assert.deepStrictEqual(tables.rows.map((row) => row.table_name), [
-          "audit_events",
-          "device_sequences",
-          "grants",
-          "idempotency_keys",
-          "kysely_migration",
-          "kysely_migration_lock",
-          "outbox",
-          "pull_commands",
-          "pull_devices",
-          "regions"
-        ])
+          sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = ${schema} order by 1`.execute(
+            db
+          )
+        )
+        assert.deepStrictEqual(
+          tables.rows.map((row) => row.table_name),
+          [
+            "audit_events",
+            "device_sequences",
+            "grants",
+            "idempotency_keys",
+            "kysely_migration",
+            "kysely_migration_lock",
+            "outbox",
+            "pull_commands",
+            "pull_devices",
+            "regions"
+          ]
+        )
         const index = yield* Effect.promise(() =>
-          sql<{ indexdef: string }>`select indexdef from pg_indexes where schemaname = ${schema} and indexname = 'grants_port_held'`
-            .execute(db))
+          sql<{
+            indexdef: string
+          }>`select indexdef from pg_indexes where schemaname = ${schema} and indexname = 'grants_port_held'`.execute(db)
+        )
         assert.match(index.rows[0]?.indexdef ?? "", /UNIQUE INDEX .* \(region_id, port\) WHERE .*pending.*active.*revoking/)
-      }))
+      })
+    )
   })
 } else {
   describe.skip("migrate (PostgreSQL)", () => {

@@ -26,21 +26,25 @@ if (url !== undefined && reachable) {
   })
 
   describe("core model test with PgGrantStore (PostgreSQL)", () => {
-    it("keeps every safety invariant and drains to no leftovers", () =>
-      ModelTest.run({
-        numRuns,
-        maxCommands: 40,
-        ...replay,
-        store: () => {
-          const schema = freshSchema("model")
-          schemas.push(schema)
-          return pgStoreLayer(url, schema, { clock: "effect", poolSize: 8 })
-        },
-        afterRun: async () => {
-          const schema = schemas.shift()
-          if (schema !== undefined) await dropSchema(url, schema)
-        }
-      }), 600_000)
+    it(
+      "keeps every safety invariant and drains to no leftovers",
+      () =>
+        ModelTest.run({
+          numRuns,
+          maxCommands: 40,
+          ...replay,
+          store: () => {
+            const schema = freshSchema("model")
+            schemas.push(schema)
+            return pgStoreLayer(url, schema, { clock: "effect", poolSize: 8 })
+          },
+          afterRun: async () => {
+            const schema = schemas.shift()
+            if (schema !== undefined) await dropSchema(url, schema)
+          }
+        }),
+      600_000
+    )
   })
 } else {
   describe.skip("core model test with PgGrantStore (PostgreSQL)", () => {
@@ -49,11 +53,15 @@ if (url !== undefined && reachable) {
 }
 
 describe("core model test with PgliteStore (embedded)", () => {
-  it("keeps every safety invariant and drains to no leftovers", () =>
-    ModelTest.run({
-      numRuns: Math.max(1, Math.floor(numRuns / 6)),
-      maxCommands: 40,
-      ...replay,
-      store: () => PgliteStore.layer({ clock: "effect" }).pipe(Layer.provide(secretBoxLayer))
-    }), 600_000)
+  it(
+    "keeps every safety invariant and drains to no leftovers",
+    () =>
+      ModelTest.run({
+        numRuns: Math.max(1, Math.floor(numRuns / 6)),
+        maxCommands: 40,
+        ...replay,
+        store: () => PgliteStore.layer({ clock: "effect" }).pipe(Layer.provide(secretBoxLayer))
+      }),
+    600_000
+  )
 })

@@ -25,17 +25,17 @@ if (url !== undefined && reachable) {
 
   describe("PgPullStore durability (PostgreSQL)", () => {
     it.live("a new layer over the same schema (a restart, another process) sees tokens, commands and check-ins", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const deviceId = `device-restart-${Date.now()}` as Ids.DeviceId
         const hash = "ab".repeat(32)
         const command: PullStore.PendingCommand = { sequence: 2, command: { _tag: "RemoveUser", username: "ta-restart" } }
-        yield* Effect.gen(function*() {
+        yield* Effect.gen(function* () {
           const store = yield* PullStore.PullStore
           yield* store.setTokenHash(deviceId, hash)
           yield* store.recordCheckIn(deviceId, { sequence: 1, receivedAt: 1, report: { users: [] } })
           yield* store.enqueue(deviceId, command)
         }).pipe(Effect.provide(pullLayer()))
-        const seen = yield* Effect.gen(function*() {
+        const seen = yield* Effect.gen(function* () {
           const store = yield* PullStore.PullStore
           return {
             hash: yield* store.tokenHash(deviceId),
@@ -46,7 +46,8 @@ if (url !== undefined && reachable) {
         assert.deepStrictEqual(seen.hash, Option.some(hash))
         assert.deepStrictEqual(seen.pending, [command])
         assert.deepStrictEqual(seen.last, Option.some({ sequence: 1, receivedAt: 1, report: { users: [] }, count: 1 }))
-      }))
+      })
+    )
   })
 } else {
   describe.skip("PgPullStore (PostgreSQL)", () => {

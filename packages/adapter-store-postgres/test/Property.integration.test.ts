@@ -12,7 +12,7 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as fc from "fast-check"
 import { sql } from "kysely"
@@ -46,47 +46,53 @@ const property = (runtime: ManagedRuntime.ManagedRuntime<GrantStore.GrantStore |
     const expectedJobs = new Map<string, number>()
     const run = <A, E>(effect: Effect.Effect<A, E, GrantStore.GrantStore>) => runtime.runPromiseExit(effect)
     for (const round of plan) {
-      await Promise.all(round.map(async (step) => {
-        if (step._tag === "insert") {
-          const grant = Fixtures.makeTestGrant({ regionId, endpoint: { host: "h", port: step.port } })
-          const exit = await run(GrantStore.GrantStore.use((store) => store.insert(newGrant(grant))))
-          if (exit._tag === "Success") {
-            acknowledgedWrites += 1
-            known.push(grant.id)
-            expectedJobs.set(grant.id, 2)
-          } else {
-            assert.include(JSON.stringify(exit.cause), "PortTaken", "an insert failed for another reason than a port clash")
+      await Promise.all(
+        round.map(async (step) => {
+          if (step._tag === "insert") {
+            const grant = Fixtures.makeTestGrant({ regionId, endpoint: { host: "h", port: step.port } })
+            const exit = await run(GrantStore.GrantStore.use((store) => store.insert(newGrant(grant))))
+            if (exit._tag === "Success") {
+              acknowledgedWrites += 1
+              known.push(grant.id)
+              expectedJobs.set(grant.id, 2)
+            } else {
+              assert.include(JSON.stringify(exit.cause), "PortTaken", "an insert failed for another reason than a port clash")
+            }
+            return
           }
-          return
-        }
-        const grantId = known[step.pick % Math.max(1, known.length)]
-        if (grantId === undefined) return
-        const exit = await run(GrantStore.GrantStore.use((store) =>
-          Effect.gen(function*() {
-            const current = (yield* store.get(grantId)).pipe((option) => option._tag === "Some" ? option.value : undefined)
-            if (current === undefined) return "missing" as const
-            const patch: Grant.GrantPatch = step._tag === "revoke"
-              ? { state: "revoking", revokeReason: "manual" }
-              : step._tag === "finish"
-              ? { state: current.state === "revoking" ? "revoked" : "revoking" }
-              : { progress: { natOpen: true } }
-            const expected = step._tag === "stale" ? current.generation - 1 : current.generation
-            yield* store.update({
-              grantId,
-              expectedGeneration: expected,
-              patch,
-              jobs: (next) => (patch.state === "revoking" ? Job.removalJobs(next, next.createdAt) : [])
-            })
-            return patch.state === "revoking" ? ("with jobs" as const) : ("no jobs" as const)
-          })))
-        if (exit._tag === "Success" && exit.value !== "missing") {
-          acknowledgedWrites += 1
-          if (exit.value === "with jobs") expectedJobs.set(grantId, (expectedJobs.get(grantId) ?? 0) + 2)
-        } else if (exit._tag === "Failure") {
-          const text = JSON.stringify(exit.cause)
-          assert.isTrue(/GenerationConflict|InvalidTransition/.test(text), `unexpected failure ${text}`)
-        }
-      }))
+          const grantId = known[step.pick % Math.max(1, known.length)]
+          if (grantId === undefined) return
+          const exit = await run(
+            GrantStore.GrantStore.use((store) =>
+              Effect.gen(function* () {
+                const current = (yield* store.get(grantId)).pipe((option) => (option._tag === "Some" ? option.value : undefined))
+                if (current === undefined) return "missing" as const
+                const patch: Grant.GrantPatch =
+                  step._tag === "revoke"
+                    ? { state: "revoking", revokeReason: "manual" }
+                    : step._tag === "finish"
+                      ? { state: current.state === "revoking" ? "revoked" : "revoking" }
+                      : { progress: { natOpen: true } }
+                const expected = step._tag === "stale" ? current.generation - 1 : current.generation
+                yield* store.update({
+                  grantId,
+                  expectedGeneration: expected,
+                  patch,
+                  jobs: (next) => (patch.state === "revoking" ? Job.removalJobs(next, next.createdAt) : [])
+                })
+                return patch.state === "revoking" ? ("with jobs" as const) : ("no jobs" as const)
+              })
+            )
+          )
+          if (exit._tag === "Success" && exit.value !== "missing") {
+            acknowledgedWrites += 1
+            if (exit.value === "with jobs") expectedJobs.set(grantId, (expectedJobs.get(grantId) ?? 0) + 2)
+          } else if (exit._tag === "Failure") {
+            const text = JSON.stringify(exit.cause)
+            assert.isTrue(/GenerationConflict|InvalidTransition/.test(text), `unexpected failure ${text}`)
+          }
+        })
+      )
     }
     const database = await runtime.runPromise(rawDatabase)
     const grants = await sql<{ id: string; port: number; state: string; revision: string }>`select id, port, state, revision

@@ -5,7 +5,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { sql } from "kysely"
@@ -35,13 +35,13 @@ export const storeBehaviour = (
   layer(storeLayer, { timeout: 60_000 })(name, (it) => {
     const store = GrantStore.GrantStore
     const raw = <A>(f: (database: Connection) => Promise<A>) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const database = yield* rawDatabase
         return yield* Effect.promise(() => f(database))
       })
 
     it.effect("insert stores the grant, stamps the revision and writes its jobs", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const grant = Fixtures.makeTestGrant({ label: "hello" })
         const result = yield* s.insert(newGrant(grant))
@@ -50,13 +50,19 @@ export const storeBehaviour = (
         const read = yield* s.get(grant.id)
         assert.deepStrictEqual(Option.getOrUndefined(read), result.grant)
         const outbox = yield* raw((database) =>
-          sql<{ type: string }>`select type from ${sql.table(`${database.schema}.outbox`)} where grant_id = ${grant.id} order by seq`
-            .execute(database.db))
-        assert.deepStrictEqual(outbox.rows.map((row) => row.type), ["nat.open", "user.create"])
-      }))
+          sql<{
+            type: string
+          }>`select type from ${sql.table(`${database.schema}.outbox`)} where grant_id = ${grant.id} order by seq`.execute(database.db)
+        )
+        assert.deepStrictEqual(
+          outbox.rows.map((row) => row.type),
+          ["nat.open", "user.create"]
+        )
+      })
+    )
 
     it.effect("a held (region, port) is PortTaken and writes nothing", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const first = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(first))
@@ -66,11 +72,15 @@ export const storeBehaviour = (
         assert.isTrue(Option.isNone(yield* s.get(second.id)))
         const snapshot = yield* s.regionSnapshot(first.regionId)
         assert.strictEqual(snapshot.revision, 1)
-        assert.deepStrictEqual(snapshot.grants.map((grant) => grant.id), [first.id])
-      }))
+        assert.deepStrictEqual(
+          snapshot.grants.map((grant) => grant.id),
+          [first.id]
+        )
+      })
+    )
 
     it.effect("update is a compare-and-set that bumps generation and revision", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const grant = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(grant))
@@ -96,10 +106,11 @@ export const storeBehaviour = (
         )
         assert.strictEqual(missing._tag, "GrantNotFound")
         assert.deepStrictEqual(Option.getOrUndefined(yield* s.get(grant.id)), active)
-      }))
+      })
+    )
 
     it.effect("the port is held through revoking and free once revoked (after the cool-down)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* TestClock.setTime(10 * hour)
         const s = yield* store
         const grant = Fixtures.makeTestGrant({ createdAt: 10 * hour, expiresAt: 11 * hour })
@@ -125,10 +136,11 @@ export const storeBehaviour = (
         assert.deepStrictEqual(yield* s.heldPorts(grant.regionId, 60_000), [])
         const reused = yield* s.insert(newGrant(blocked))
         assert.strictEqual(reused.grant.revision, 4)
-      }))
+      })
+    )
 
     it.effect("idempotency keys replay the same grant, conflict on another body, expire after 24 h", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* TestClock.setTime(100 * hour)
         const s = yield* store
         const grant = Fixtures.makeTestGrant()
@@ -141,7 +153,9 @@ export const storeBehaviour = (
           s.insert(newGrant(Fixtures.makeTestGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
         )
         assert.strictEqual(other._tag, "IdempotencyConflict")
-        const otherActor = yield* s.insert(newGrant(Fixtures.makeTestGrant(), { idempotency: { ...key, actor: "someone-else" as Ids.ActorId } }))
+        const otherActor = yield* s.insert(
+          newGrant(Fixtures.makeTestGrant(), { idempotency: { ...key, actor: "someone-else" as Ids.ActorId } })
+        )
         assert.strictEqual(otherActor._tag, "Inserted")
         yield* TestClock.adjust("25 hours")
         const later = Fixtures.makeTestGrant({ actor: grant.actor })
@@ -150,12 +164,15 @@ export const storeBehaviour = (
         assert.strictEqual(fresh.grant.id, later.id)
         const pruned = yield* PgGrantStore.pruneIdempotencyKeys(100 * hour + 48 * hour)
         assert.isAtLeast(pruned, 1, "the other actor's key of 100 h is past retention at 148 h")
-        const replayLater = yield* s.insert(newGrant(Fixtures.makeTestGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } }))
+        const replayLater = yield* s.insert(
+          newGrant(Fixtures.makeTestGrant({ actor: grant.actor }), { idempotency: { ...key, fingerprint: "body-b" } })
+        )
         assert.strictEqual(replayLater._tag, "Replayed", "a key inside its retention is kept")
-      }))
+      })
+    )
 
     it.effect("the device secret reads back sealed, and is wiped on demand and when revoked", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const secret = password()
         const grant = Fixtures.makeTestGrant()
@@ -163,8 +180,13 @@ export const storeBehaviour = (
         const read = yield* s.readDeviceSecret(grant.id)
         assert.strictEqual(Redacted.value(Option.getOrThrow(read)), secret)
         const column = yield* raw((database) =>
-          database.db.withSchema(database.schema).selectFrom("grants").select(["device_secret", "device_secret_key_id"])
-            .where("id", "=", grant.id).executeTakeFirstOrThrow())
+          database.db
+            .withSchema(database.schema)
+            .selectFrom("grants")
+            .select(["device_secret", "device_secret_key_id"])
+            .where("id", "=", grant.id)
+            .executeTakeFirstOrThrow()
+        )
         assert.isTrue(column.device_secret?.startsWith("v1.k2."))
         assert.strictEqual(column.device_secret_key_id, "k2")
         assert.notInclude(column.device_secret ?? "", secret)
@@ -174,12 +196,18 @@ export const storeBehaviour = (
         const other = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(other, { secret: password() }))
         const revoking = yield* s.update({ grantId: other.id, expectedGeneration: 1, patch: revokePatch(0), jobs: () => [] })
-        yield* s.update({ grantId: other.id, expectedGeneration: revoking.generation, patch: { state: "revoked", revokedAt: 0 }, jobs: () => [] })
+        yield* s.update({
+          grantId: other.id,
+          expectedGeneration: revoking.generation,
+          patch: { state: "revoked", revokedAt: 0 },
+          jobs: () => []
+        })
         assert.isTrue(Option.isNone(yield* s.readDeviceSecret(other.id)))
-      }))
+      })
+    )
 
     it.effect("a secret moved to another grant's row does not open (AAD binds grant and device)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const a = Fixtures.makeTestGrant()
         const b = Fixtures.makeTestGrant()
@@ -187,14 +215,17 @@ export const storeBehaviour = (
         yield* s.insert(newGrant(b, { secret: password() }))
         yield* raw((database) =>
           sql`update ${sql.table(`${database.schema}.grants`)} set device_secret =
-            (select device_secret from ${sql.table(`${database.schema}.grants`)} where id = ${a.id}) where id = ${b.id}`
-            .execute(database.db))
+            (select device_secret from ${sql.table(`${database.schema}.grants`)} where id = ${a.id}) where id = ${b.id}`.execute(
+            database.db
+          )
+        )
         const error = yield* Effect.flip(s.readDeviceSecret(b.id))
         assert.strictEqual(error.reason, "Corrupt")
-      }))
+      })
+    )
 
     it.effect("claimExpired claims due grants once, by store time, and applies the plan", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* TestClock.setTime(1_000 * hour)
         const s = yield* store
         const due = Fixtures.makeTestGrant({ createdAt: 999 * hour, expiresAt: 1_000 * hour - 1 })
@@ -207,15 +238,19 @@ export const storeBehaviour = (
         })
         const claimedAll = yield* s.claimExpired({ limit: 10_000, plan })
         const claimed = claimedAll.filter((grant) => grant.regionId === due.regionId)
-        assert.deepStrictEqual(claimed.map((grant) => grant.id), [due.id])
+        assert.deepStrictEqual(
+          claimed.map((grant) => grant.id),
+          [due.id]
+        )
         assert.strictEqual(claimed[0]?.state, "revoking")
         assert.strictEqual(claimed[0]?.revokeRequestedAt, 1_000 * hour)
         const again = yield* s.claimExpired({ limit: 10_000, plan })
         assert.isFalse(again.some((grant) => grant.regionId === due.regionId))
-      }))
+      })
+    )
 
     it.effect("withLiveGrant runs only for live grants; store calls inside join its transaction", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* TestClock.setTime(2_000 * hour)
         const s = yield* store
         const live = Fixtures.makeTestGrant({ createdAt: 2_000 * hour, expiresAt: 2_001 * hour })
@@ -223,7 +258,7 @@ export const storeBehaviour = (
         yield* s.insert(newGrant(live))
         yield* s.insert(newGrant(expired))
         const result = yield* s.withLiveGrant(live.id, (grant) =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             const sequence = yield* s.nextDeviceSequence(grant.deviceId)
             const updated = yield* s.update({
               grantId: grant.id,
@@ -232,13 +267,18 @@ export const storeBehaviour = (
               jobs: () => []
             })
             return { sequence, generation: updated.generation }
-          }))
+          })
+        )
         assert.deepStrictEqual(Option.getOrUndefined(result), { sequence: 1, generation: 2 })
         assert.isTrue(Option.isNone(yield* s.withLiveGrant(expired.id, () => Effect.succeed("never"))))
         assert.isTrue(Option.isNone(yield* s.withLiveGrant("ga_nothing" as Ids.GrantId, () => Effect.succeed("never"))))
-        const failed = yield* Effect.flip(s.withLiveGrant(live.id, (grant) =>
-          s.update({ grantId: grant.id, expectedGeneration: grant.generation, patch: { progress: { natOpen: true } }, jobs: () => [] })
-            .pipe(Effect.andThen(Effect.fail("device refused" as const)))))
+        const failed = yield* Effect.flip(
+          s.withLiveGrant(live.id, (grant) =>
+            s
+              .update({ grantId: grant.id, expectedGeneration: grant.generation, patch: { progress: { natOpen: true } }, jobs: () => [] })
+              .pipe(Effect.andThen(Effect.fail("device refused" as const)))
+          )
+        )
         assert.strictEqual(failed, "device refused")
         const after = Option.getOrThrow(yield* s.get(live.id))
         if (options.transactionalUse) {
@@ -247,10 +287,11 @@ export const storeBehaviour = (
         } else {
           assert.strictEqual(after.generation, 3, "process locking: writes inside use are their own transactions")
         }
-      }))
+      })
+    )
 
     it.effect("the outbox hands jobs out once, republishes unconfirmed ones, and forgets completed ones", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* TestClock.setTime(3_000 * hour)
         const s = yield* store
         const grant = Fixtures.makeTestGrant()
@@ -258,30 +299,44 @@ export const storeBehaviour = (
         const mine = (entries: ReadonlyArray<GrantStore.OutboxEntry>) => entries.filter((entry) => entry.job.grantId === grant.id)
         const take = Effect.map(s.takeOutbox({ limit: 10_000, republishAfterMs: 60_000 }), mine)
         const taken = yield* take
-        assert.deepStrictEqual(taken.map((entry) => [entry.job.type, entry.publications]), [["nat.open", 0], ["user.create", 0]])
+        assert.deepStrictEqual(
+          taken.map((entry) => [entry.job.type, entry.publications]),
+          [
+            ["nat.open", 0],
+            ["user.create", 0]
+          ]
+        )
         assert.deepStrictEqual(yield* take, [])
         yield* s.markPublished(taken.map((entry) => entry.job.id))
         yield* TestClock.adjust("61 seconds")
         const again = yield* take
-        assert.deepStrictEqual(again.map((entry) => [entry.job.id, entry.publications]), taken.map((entry) => [entry.job.id, 1]))
+        assert.deepStrictEqual(
+          again.map((entry) => [entry.job.id, entry.publications]),
+          taken.map((entry) => [entry.job.id, 1])
+        )
         const before = yield* s.stats
         assert.isAtLeast(before.outboxPending, 2)
         yield* s.completeJobs(taken.map((entry) => entry.job.id))
         yield* TestClock.adjust("10 minutes")
         assert.deepStrictEqual(yield* take, [])
         assert.strictEqual((yield* s.stats).outboxPending, before.outboxPending - 2)
-      }))
+      })
+    )
 
     it.effect("device sequences strictly increase per device", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const device = Fixtures.makeTestGrant().deviceId
         const sequences = yield* Effect.forEach([1, 2, 3, 4, 5], () => s.nextDeviceSequence(device), { concurrency: 5 })
-        assert.deepStrictEqual(sequences.toSorted((a, b) => a - b), [1, 2, 3, 4, 5])
-      }))
+        assert.deepStrictEqual(
+          sequences.toSorted((a, b) => a - b),
+          [1, 2, 3, 4, 5]
+        )
+      })
+    )
 
     it.effect("list filters and orders newest first; deviceGrants excludes revoked grants", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const base = Fixtures.makeTestGrant()
         const older = { ...base, createdAt: base.createdAt - 1_000 }
@@ -289,25 +344,46 @@ export const storeBehaviour = (
         yield* s.insert(newGrant(older))
         yield* s.insert(newGrant(newer))
         const listed = yield* s.list({ deviceId: base.deviceId })
-        assert.deepStrictEqual(listed.map((grant) => grant.id), [newer.id, older.id])
-        assert.deepStrictEqual((yield* s.list({ deviceId: base.deviceId, limit: 1 })).map((grant) => grant.id), [newer.id])
+        assert.deepStrictEqual(
+          listed.map((grant) => grant.id),
+          [newer.id, older.id]
+        )
+        assert.deepStrictEqual(
+          (yield* s.list({ deviceId: base.deviceId, limit: 1 })).map((grant) => grant.id),
+          [newer.id]
+        )
         assert.deepStrictEqual(yield* s.list({ deviceId: base.deviceId, states: ["active"] }), [])
         const revoking = yield* s.update({ grantId: older.id, expectedGeneration: 1, patch: revokePatch(0), jobs: () => [] })
-        yield* s.update({ grantId: older.id, expectedGeneration: revoking.generation, patch: { state: "revoked", revokedAt: 0 }, jobs: () => [] })
-        assert.deepStrictEqual((yield* s.deviceGrants(base.deviceId)).map((grant) => grant.id), [newer.id])
-        assert.deepStrictEqual((yield* s.list({ regionId: base.regionId, states: ["revoked"] })).map((grant) => grant.id), [older.id])
-      }))
+        yield* s.update({
+          grantId: older.id,
+          expectedGeneration: revoking.generation,
+          patch: { state: "revoked", revokedAt: 0 },
+          jobs: () => []
+        })
+        assert.deepStrictEqual(
+          (yield* s.deviceGrants(base.deviceId)).map((grant) => grant.id),
+          [newer.id]
+        )
+        assert.deepStrictEqual(
+          (yield* s.list({ regionId: base.regionId, states: ["revoked"] })).map((grant) => grant.id),
+          [older.id]
+        )
+      })
+    )
 
     it.effect("a row that does not decode is StoreError Corrupt", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* store
         const grant = Fixtures.makeTestGrant()
         yield* s.insert(newGrant(grant))
         yield* raw((database) =>
-          sql`update ${sql.table(`${database.schema}.grants`)} set device_id = 'not a valid id!' where id = ${grant.id}`
-            .execute(database.db))
+          sql`update ${sql.table(`${database.schema}.grants`)} set device_id = 'not a valid id!' where id = ${grant.id}`.execute(
+            database.db
+          )
+        )
         const error = yield* Effect.flip(s.get(grant.id))
         assert.strictEqual(error.reason, "Corrupt")
-      }))
+      })
+    )
   })
 }

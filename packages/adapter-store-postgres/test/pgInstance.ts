@@ -55,8 +55,9 @@ export const startInstance = async (): Promise<PgInstance> => {
   const port = await freePort()
   await asPostgres(`${bin}/initdb -D ${data} -U postgres --auth=trust >/dev/null`)
   const start = () =>
-    asPostgres(`${bin}/pg_ctl -D ${data} -l ${join(dir, "log")} -w -o '-p ${port} -k ${dir} -c listen_addresses=127.0.0.1' start >/dev/null`)
-      .then(() => undefined)
+    asPostgres(
+      `${bin}/pg_ctl -D ${data} -l ${join(dir, "log")} -w -o '-p ${port} -k ${dir} -c listen_addresses=127.0.0.1' start >/dev/null`
+    ).then(() => undefined)
   await start()
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

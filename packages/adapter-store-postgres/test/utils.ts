@@ -78,14 +78,8 @@ export const pgStoreLayer = (
   )
 
 /** An in-memory PGlite store (Effect clock). */
-export const pgliteStoreLayer = (
-  schema = "transient_access"
-): Layer.Layer<GrantStore.GrantStore | PgClient.PgClient> =>
-  PgGrantStore.layer.pipe(
-    Layer.provideMerge(PgliteClient.layer({ schema, clock: "effect" })),
-    Layer.provide(secretBoxLayer),
-    Layer.orDie
-  )
+export const pgliteStoreLayer = (schema = "transient_access"): Layer.Layer<GrantStore.GrantStore | PgClient.PgClient> =>
+  PgGrantStore.layer.pipe(Layer.provideMerge(PgliteClient.layer({ schema, clock: "effect" })), Layer.provide(secretBoxLayer), Layer.orDie)
 
 /**
  * A client over a kysely instance the test keeps (for probes on the same single connection
@@ -95,7 +89,7 @@ export const clientFromKysely = (db: Kysely<Database>, schema: string): Layer.La
   Layer.effect(PgClient.PgClient, fromKysely(db, { schema, migrate: true, locking: "process" }))
 
 /** The raw connection (kysely handle and schema) behind the `PgClient` of a store layer. */
-export const rawDatabase: Effect.Effect<Connection, never, PgClient.PgClient> = Effect.gen(function*() {
+export const rawDatabase: Effect.Effect<Connection, never, PgClient.PgClient> = Effect.gen(function* () {
   return yield* connectionOf(yield* PgClient.PgClient)
 })
 
@@ -113,11 +107,9 @@ export const dropSchema = async (url: string, schema: string): Promise<void> => 
 /** `pg_dump` of one schema (data and definitions) from the server at `url`. */
 export const pgDump = (url: string, schema: string): Effect.Effect<string> =>
   Effect.promise(async () => {
-    const { stdout } = await execFileAsync(
-      "/usr/lib/postgresql/15/bin/pg_dump",
-      ["--dbname", url, "--schema", schema, "--no-owner"],
-      { maxBuffer: 256 * 1024 * 1024 }
-    )
+    const { stdout } = await execFileAsync("/usr/lib/postgresql/15/bin/pg_dump", ["--dbname", url, "--schema", schema, "--no-owner"], {
+      maxBuffer: 256 * 1024 * 1024
+    })
     return stdout
   })
 

@@ -28,8 +28,19 @@ import * as Policy from "../src/Policy.ts"
 import { makeTestGrant } from "../src/testing/fixtures.ts"
 import type { Device, Region } from "../src/Topology.ts"
 
-const region: Region = { id: "bench" as RegionId, endpointHost: "203.0.113.1", portRange: { from: 20000, to: 59999 }, tunnelAddress: "10.9.0.1" }
-const device: Device = { id: "bench-dev" as DeviceId, regionId: region.id, tunnelAddress: "10.9.0.2", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" }
+const region: Region = {
+  id: "bench" as RegionId,
+  endpointHost: "203.0.113.1",
+  portRange: { from: 20000, to: 59999 },
+  tunnelAddress: "10.9.0.1"
+}
+const device: Device = {
+  id: "bench-dev" as DeviceId,
+  regionId: region.id,
+  tunnelAddress: "10.9.0.2",
+  ports: { ssh: 22, winbox: 8291, api: 8728 },
+  mode: "push"
+}
 const actor: Policy.Actor = { id: "bench" as ActorId, roles: ["admin"] }
 
 const makeRuntime = () =>
@@ -43,12 +54,12 @@ const makeRuntime = () =>
     }).pipe(Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "None")))
   )
 
-const drain = Effect.gen(function*() {
+const drain = Effect.gen(function* () {
   yield* relayOnce()
   while ((yield* runOnce({ consumer: "bench", max: 64 })) > 0) yield* relayOnce()
 })
 
-const sagaCycle = Effect.gen(function*() {
+const sagaCycle = Effect.gen(function* () {
   const grants = yield* Grants
   const { grant } = yield* grants.grant(actor, {
     deviceId: device.id,
@@ -63,7 +74,7 @@ const sagaCycle = Effect.gen(function*() {
 })
 
 let counter = 0
-const floorCycle = Effect.gen(function*() {
+const floorCycle = Effect.gen(function* () {
   const store = yield* GrantStore
   const queue = yield* JobQueue
   const now = Date.now()
@@ -77,7 +88,7 @@ const floorCycle = Effect.gen(function*() {
     username: `ta-floor${counter}`,
     endpoint: { host: region.endpointHost, port: 20000 + (counter++ % 40000) }
   })
-  const settle = Effect.gen(function*() {
+  const settle = Effect.gen(function* () {
     const entries = yield* store.takeOutbox({ limit: 64, republishAfterMs: 60_000 })
     yield* queue.publish(entries.map((entry) => entry.job))
     yield* store.markPublished(entries.map((entry) => entry.job.id))

@@ -72,11 +72,14 @@ export type AuditEvent = typeof AuditEvent.Type
  * @category services
  * @since 0.1.0
  */
-export class AuditLog extends Context.Service<AuditLog, {
-  readonly record: (event: AuditEvent) => Effect.Effect<void>
-  /** Newest first. */
-  readonly list: (filter: { readonly grantId?: string; readonly limit?: number }) => Effect.Effect<ReadonlyArray<AuditEvent>>
-}>()("@transient-access/core/AuditLog") {}
+export class AuditLog extends Context.Service<
+  AuditLog,
+  {
+    readonly record: (event: AuditEvent) => Effect.Effect<void>
+    /** Newest first. */
+    readonly list: (filter: { readonly grantId?: string; readonly limit?: number }) => Effect.Effect<ReadonlyArray<AuditEvent>>
+  }
+>()("@transient-access/core/AuditLog") {}
 
 /**
  * An in-memory audit log keeping the most recent `capacity` events.
@@ -87,7 +90,7 @@ export class AuditLog extends Context.Service<AuditLog, {
 export const layerMemory = (capacity = 10_000): Layer.Layer<AuditLog> =>
   Layer.effect(
     AuditLog,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const events = yield* Ref.make<ReadonlyArray<AuditEvent>>([])
       return AuditLog.of({
         record: (event) => Ref.update(events, (all) => (all.length >= capacity ? [...all.slice(1), event] : [...all, event])),

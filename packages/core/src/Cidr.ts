@@ -133,8 +133,7 @@ const parseIpv4 = (text: string): Parsed<Address> => {
   return ok({ family: 4, bytes })
 }
 
-const groupsValid = (groups: ReadonlyArray<string>): string | undefined =>
-  groups.find((group) => !hexGroup.test(group))
+const groupsValid = (groups: ReadonlyArray<string>): string | undefined => groups.find((group) => !hexGroup.test(group))
 
 /**
  * Checks the RFC 4291 text grammar (at most one `::`, 1-4 hex digits per group, eight
@@ -159,7 +158,7 @@ const parseIpv6 = (text: string): Parsed<Address> => {
   }
   const halves = body.split("::")
   if (halves.length > 2) return bad(`IPv6 address may contain "::" only once`)
-  const split = (half: string): ReadonlyArray<string> => half === "" ? [] : half.split(":")
+  const split = (half: string): ReadonlyArray<string> => (half === "" ? [] : half.split(":"))
   if (halves.length === 2) {
     const groups = [...split(halves[0] ?? ""), ...split(halves[1] ?? "")]
     const invalid = groupsValid(groups)
@@ -203,9 +202,7 @@ const maskBytes = (bytes: ReadonlyArray<number>, prefixLength: number): Array<nu
   })
 
 const formatAddress = (address: Address): string =>
-  address.family === 4
-    ? address.bytes.join(".")
-    : ipaddr.fromByteArray([...address.bytes]).toString() // IPv6#toString is RFC 5952
+  address.family === 4 ? address.bytes.join(".") : ipaddr.fromByteArray([...address.bytes]).toString() // IPv6#toString is RFC 5952
 
 const mappedBlock: ReadonlyArray<number> = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0]
 
@@ -244,9 +241,11 @@ const parseNetwork = (input: string, policy: CidrPolicy): Parsed<Network> => {
   }
   if (family === 6 && addressText.includes(".")) {
     if (!isMappedBlock(bytes)) return bad(`dotted IPv4 notation inside an IPv6 address is not accepted; write hex groups`)
-    return bad(`IPv4-mapped IPv6 addresses are not accepted; ${
-      prefixLength >= 96 ? `use the IPv4 form ${ipv4Hint(bytes, prefixLength)}` : "use an IPv4 range"
-    }`)
+    return bad(
+      `IPv4-mapped IPv6 addresses are not accepted; ${
+        prefixLength >= 96 ? `use the IPv4 form ${ipv4Hint(bytes, prefixLength)}` : "use an IPv4 range"
+      }`
+    )
   }
   const network = maskBytes(bytes, prefixLength)
   if (network.some((byte, index) => byte !== bytes[index])) {
@@ -359,11 +358,13 @@ export const contains = (cidr: string, address: string): boolean => {
  * @since 0.1.0
  */
 export const Cidr = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((value: string) => {
-    const parsed = parseNetwork(value, permissivePolicy)
-    if (!parsed.ok) return parsed.message
-    return toParsedCidr(parsed.value).cidr === value || "not in canonical form"
-  })),
+  Schema.check(
+    Schema.makeFilter((value: string) => {
+      const parsed = parseNetwork(value, permissivePolicy)
+      if (!parsed.ok) return parsed.message
+      return toParsedCidr(parsed.value).cidr === value || "not in canonical form"
+    })
+  ),
   Schema.brand("@transient-access/Cidr")
 )
 
@@ -374,15 +375,17 @@ export const Cidr = Schema.String.pipe(
  * @since 0.1.0
  */
 export const makeCidrSchema = (policy: CidrPolicy) =>
-  Schema.String.pipe(Schema.decodeTo(Cidr, {
-    decode: SchemaGetter.transformEffect((input: string, options) => {
-      const parsed = parseResult(input, policy)
-      return Result.isSuccess(parsed)
-        ? Effect.succeed(parsed.success.cidr)
-        : Effect.fail(new SchemaIssue.InvalidValue({ message: parsed.failure.message }, input, options))
-    }),
-    encode: SchemaGetter.passthrough()
-  }))
+  Schema.String.pipe(
+    Schema.decodeTo(Cidr, {
+      decode: SchemaGetter.transformEffect((input: string, options) => {
+        const parsed = parseResult(input, policy)
+        return Result.isSuccess(parsed)
+          ? Effect.succeed(parsed.success.cidr)
+          : Effect.fail(new SchemaIssue.InvalidValue({ message: parsed.failure.message }, input, options))
+      }),
+      encode: SchemaGetter.passthrough()
+    })
+  )
 
 /**
  * User input (`string`, e.g. an HTTP body field) to a canonical {@link Cidr} under

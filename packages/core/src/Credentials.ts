@@ -87,8 +87,7 @@ export const isValidUsername = (name: string): boolean => typeof name === "strin
  * @category guards
  * @since 0.1.0
  */
-export const isValidPassword = (password: string): boolean =>
-  typeof password === "string" && passwordPattern.test(password)
+export const isValidPassword = (password: string): boolean => typeof password === "string" && passwordPattern.test(password)
 
 /**
  * What the caller is shown, once.

@@ -112,22 +112,25 @@ export interface DeviceInventory {
  * @category services
  * @since 0.1.0
  */
-export class DeviceGateway extends Context.Service<DeviceGateway, {
-  /** Creates the user **disabled**, with its device-side expiry. */
-  readonly createUser: (device: Device, spec: DeviceUserSpec) => Effect.Effect<void, DeviceGatewayError>
-  /** Enables a user created by `createUser`; `NotFound` when it does not exist. */
-  readonly enableUser: (device: Device, username: string) => Effect.Effect<void, DeviceGatewayError>
-  /** Ends the user's sessions and removes it and its expiry entry. Absent is success. */
-  readonly removeUser: (device: Device, username: string) => Effect.Effect<void, DeviceGatewayError>
-  /**
-   * Creates a transient dst-nat forward **disabled**, with its device-side expiry.
-   * Idempotent per grant; never enables.
-   */
-  readonly openForward: (device: Device, forward: DeviceForwardSpec) => Effect.Effect<void, DeviceGatewayError>
-  /** Enables the forward of a grant opened by `openForward`; `NotFound` when it does not exist. */
-  readonly enableForward: (device: Device, grantId: GrantId) => Effect.Effect<void, DeviceGatewayError>
-  /** Removes the forward of a grant. Absent is success. */
-  readonly closeForward: (device: Device, grantId: GrantId) => Effect.Effect<void, DeviceGatewayError>
-  /** Lists every tagged user and forward. */
-  readonly inventory: (device: Device) => Effect.Effect<DeviceInventory, DeviceGatewayError>
-}>()("@transient-access/core/DeviceGateway") {}
+export class DeviceGateway extends Context.Service<
+  DeviceGateway,
+  {
+    /** Creates the user **disabled**, with its device-side expiry. */
+    readonly createUser: (device: Device, spec: DeviceUserSpec) => Effect.Effect<void, DeviceGatewayError>
+    /** Enables a user created by `createUser`; `NotFound` when it does not exist. */
+    readonly enableUser: (device: Device, username: string) => Effect.Effect<void, DeviceGatewayError>
+    /** Ends the user's sessions and removes it and its expiry entry. Absent is success. */
+    readonly removeUser: (device: Device, username: string) => Effect.Effect<void, DeviceGatewayError>
+    /**
+     * Creates a transient dst-nat forward **disabled**, with its device-side expiry.
+     * Idempotent per grant; never enables.
+     */
+    readonly openForward: (device: Device, forward: DeviceForwardSpec) => Effect.Effect<void, DeviceGatewayError>
+    /** Enables the forward of a grant opened by `openForward`; `NotFound` when it does not exist. */
+    readonly enableForward: (device: Device, grantId: GrantId) => Effect.Effect<void, DeviceGatewayError>
+    /** Removes the forward of a grant. Absent is success. */
+    readonly closeForward: (device: Device, grantId: GrantId) => Effect.Effect<void, DeviceGatewayError>
+    /** Lists every tagged user and forward. */
+    readonly inventory: (device: Device) => Effect.Effect<DeviceInventory, DeviceGatewayError>
+  }
+>()("@transient-access/core/DeviceGateway") {}

@@ -75,8 +75,7 @@ export type Services =
  * @since 0.2.0
  */
 export const layer = (options: EngineOptions): Layer.Layer<Services, unknown> => {
-  const directory = options.directory ??
-    Topology.layerDecoded({ devices: options.devices ?? [], regions: options.regions ?? [] })
+  const directory = options.directory ?? Topology.layerDecoded({ devices: options.devices ?? [], regions: options.regions ?? [] })
   const base = Layer.mergeAll(
     options.store ?? MemoryGrantStore.layerEphemeral,
     options.queue ?? MemoryJobQueue.layer(),

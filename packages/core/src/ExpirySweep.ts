@@ -17,7 +17,7 @@ import { sweepExpired } from "./Lifecycle.ts"
  * @category constructors
  * @since 0.1.0
  */
-export const sweepOnce = Effect.fn("ExpirySweep.sweepOnce")(function*(limit = 500) {
+export const sweepOnce = Effect.fn("ExpirySweep.sweepOnce")(function* (limit = 500) {
   const claimed = yield* sweepExpired(limit)
   return claimed.length
 })

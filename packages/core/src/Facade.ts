@@ -163,13 +163,17 @@ export const createTransientAccess = (options: TransientAccessOptions): Transien
         ? run(asActor(actor, (caller) => Grants.Grants.use((grants) => grants.get(caller, grantId(id)))))
         : Promise.reject(new GrantNotFound({ grantId: id })),
     list: (actor, filter = {}) =>
-      run(asActor(actor, (caller) => Grants.Grants.use((grants) =>
-        grants.list(caller, {
-          ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId as DeviceId } : {}),
-          ...(filter.states !== undefined ? { states: filter.states } : {}),
-          ...(filter.limit !== undefined ? { limit: filter.limit } : {})
-        })
-      ))),
+      run(
+        asActor(actor, (caller) =>
+          Grants.Grants.use((grants) =>
+            grants.list(caller, {
+              ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId as DeviceId } : {}),
+              ...(filter.states !== undefined ? { states: filter.states } : {}),
+              ...(filter.limit !== undefined ? { limit: filter.limit } : {})
+            })
+          )
+        )
+      ),
     audit: (filter = {}) => run(AuditLog.AuditLog.use((audit) => audit.list(filter))),
     stats: () => run(GrantStore.use((store) => store.stats)),
     sweep: () => run(sweepOnce()),

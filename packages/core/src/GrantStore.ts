@@ -140,9 +140,7 @@ export interface NewGrant {
  * @category models
  * @since 0.1.0
  */
-export type InsertResult =
-  | { readonly _tag: "Inserted"; readonly grant: Grant }
-  | { readonly _tag: "Replayed"; readonly grant: Grant }
+export type InsertResult = { readonly _tag: "Inserted"; readonly grant: Grant } | { readonly _tag: "Replayed"; readonly grant: Grant }
 
 /**
  * A compare-and-set update and the jobs it enqueues.
@@ -214,65 +212,66 @@ export interface StoreStats {
  * @category services
  * @since 0.1.0
  */
-export class GrantStore extends Context.Service<GrantStore, {
-  /** Inserts a pending grant, its device secret and its jobs atomically; `PortTaken` if its port is held. */
-  readonly insert: (input: NewGrant) => Effect.Effect<InsertResult, PortTaken | IdempotencyConflict | StoreError>
-  readonly get: (grantId: GrantId) => Effect.Effect<Option.Option<Grant>, StoreError>
-  /** Newest first. */
-  readonly list: (filter: GrantFilter) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
-  /** Compare-and-set: bumps generation, stamps the region's next revision, enqueues jobs. */
-  readonly update: (
-    input: GrantUpdate
-  ) => Effect.Effect<Grant, GenerationConflict | GrantNotFound | InvalidTransition | StoreError>
-  /**
-   * Claims up to `limit` grants that are pending or active with `expiresAt <= now` (store
-   * clock), skipping rows other instances hold, and applies `plan` to each in the same
-   * transaction. Returns the updated grants.
-   */
-  readonly claimExpired: (input: {
-    readonly limit: number
-    readonly plan: (grant: Grant, now: number) => { readonly patch: GrantPatch; readonly jobs: ReadonlyArray<Job> }
-  }) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
-  /**
-   * Locks the grant's row; if it is live (pending or active, not expired by the store
-   * clock) runs `use` while holding the lock and returns its result, else `None`.
-   */
-  readonly withLiveGrant: <A, E, R>(
-    grantId: GrantId,
-    use: (grant: Grant) => Effect.Effect<A, E, R>
-  ) => Effect.Effect<Option.Option<A>, E | StoreError, R>
-  /** The region's revision and its non-revoked grants, read consistently. */
-  readonly regionSnapshot: (regionId: RegionId) => Effect.Effect<RegionSnapshot, StoreError>
-  /**
-   * Raises the region's revision to at least `atLeast` (never lowers it). Used when a
-   * regional server recorded a revision the store has not reached (e.g. after the store was
-   * restored from a backup), so that the next change of the region is newer than it.
-   */
-  readonly advanceRegionRevision: (regionId: RegionId, atLeast: number) => Effect.Effect<void, StoreError>
-  /** The device's non-revoked grants. */
-  readonly deviceGrants: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
-  /**
-   * Ports of the region held by pending/active/revoking grants, plus ports of grants
-   * revoked less than `cooldownMs` ago.
-   */
-  readonly heldPorts: (regionId: RegionId, cooldownMs: number) => Effect.Effect<ReadonlyArray<number>, StoreError>
-  /**
-   * Hands out up to `limit` outbox jobs that were never published, or were published more
-   * than `republishAfterMs` ago and are still not completed. Safe with several relays.
-   */
-  readonly takeOutbox: (input: {
-    readonly limit: number
-    readonly republishAfterMs: number
-  }) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
-  /** Records that jobs were handed to the queue. */
-  readonly markPublished: (jobIds: ReadonlyArray<JobId>) => Effect.Effect<void, StoreError>
-  /** Records that jobs were executed; they leave the outbox. */
-  readonly completeJobs: (jobIds: ReadonlyArray<JobId>) => Effect.Effect<void, StoreError>
-  /** The device's copy of a grant's password, while it is kept. */
-  readonly readDeviceSecret: (grantId: GrantId) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, StoreError>
-  /** Deletes the device's copy of a grant's password. */
-  readonly wipeDeviceSecret: (grantId: GrantId) => Effect.Effect<void, StoreError>
-  /** The device's next command sequence number (strictly increasing, the pull-mode fence). */
-  readonly nextDeviceSequence: (deviceId: DeviceId) => Effect.Effect<number, StoreError>
-  readonly stats: Effect.Effect<StoreStats, StoreError>
-}>()("@transient-access/core/GrantStore") {}
+export class GrantStore extends Context.Service<
+  GrantStore,
+  {
+    /** Inserts a pending grant, its device secret and its jobs atomically; `PortTaken` if its port is held. */
+    readonly insert: (input: NewGrant) => Effect.Effect<InsertResult, PortTaken | IdempotencyConflict | StoreError>
+    readonly get: (grantId: GrantId) => Effect.Effect<Option.Option<Grant>, StoreError>
+    /** Newest first. */
+    readonly list: (filter: GrantFilter) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
+    /** Compare-and-set: bumps generation, stamps the region's next revision, enqueues jobs. */
+    readonly update: (input: GrantUpdate) => Effect.Effect<Grant, GenerationConflict | GrantNotFound | InvalidTransition | StoreError>
+    /**
+     * Claims up to `limit` grants that are pending or active with `expiresAt <= now` (store
+     * clock), skipping rows other instances hold, and applies `plan` to each in the same
+     * transaction. Returns the updated grants.
+     */
+    readonly claimExpired: (input: {
+      readonly limit: number
+      readonly plan: (grant: Grant, now: number) => { readonly patch: GrantPatch; readonly jobs: ReadonlyArray<Job> }
+    }) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
+    /**
+     * Locks the grant's row; if it is live (pending or active, not expired by the store
+     * clock) runs `use` while holding the lock and returns its result, else `None`.
+     */
+    readonly withLiveGrant: <A, E, R>(
+      grantId: GrantId,
+      use: (grant: Grant) => Effect.Effect<A, E, R>
+    ) => Effect.Effect<Option.Option<A>, E | StoreError, R>
+    /** The region's revision and its non-revoked grants, read consistently. */
+    readonly regionSnapshot: (regionId: RegionId) => Effect.Effect<RegionSnapshot, StoreError>
+    /**
+     * Raises the region's revision to at least `atLeast` (never lowers it). Used when a
+     * regional server recorded a revision the store has not reached (e.g. after the store was
+     * restored from a backup), so that the next change of the region is newer than it.
+     */
+    readonly advanceRegionRevision: (regionId: RegionId, atLeast: number) => Effect.Effect<void, StoreError>
+    /** The device's non-revoked grants. */
+    readonly deviceGrants: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
+    /**
+     * Ports of the region held by pending/active/revoking grants, plus ports of grants
+     * revoked less than `cooldownMs` ago.
+     */
+    readonly heldPorts: (regionId: RegionId, cooldownMs: number) => Effect.Effect<ReadonlyArray<number>, StoreError>
+    /**
+     * Hands out up to `limit` outbox jobs that were never published, or were published more
+     * than `republishAfterMs` ago and are still not completed. Safe with several relays.
+     */
+    readonly takeOutbox: (input: {
+      readonly limit: number
+      readonly republishAfterMs: number
+    }) => Effect.Effect<ReadonlyArray<OutboxEntry>, StoreError>
+    /** Records that jobs were handed to the queue. */
+    readonly markPublished: (jobIds: ReadonlyArray<JobId>) => Effect.Effect<void, StoreError>
+    /** Records that jobs were executed; they leave the outbox. */
+    readonly completeJobs: (jobIds: ReadonlyArray<JobId>) => Effect.Effect<void, StoreError>
+    /** The device's copy of a grant's password, while it is kept. */
+    readonly readDeviceSecret: (grantId: GrantId) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, StoreError>
+    /** Deletes the device's copy of a grant's password. */
+    readonly wipeDeviceSecret: (grantId: GrantId) => Effect.Effect<void, StoreError>
+    /** The device's next command sequence number (strictly increasing, the pull-mode fence). */
+    readonly nextDeviceSequence: (deviceId: DeviceId) => Effect.Effect<number, StoreError>
+    readonly stats: Effect.Effect<StoreStats, StoreError>
+  }
+>()("@transient-access/core/GrantStore") {}

@@ -22,20 +22,20 @@ import * as Cidr from "./Cidr.ts"
 import * as Credentials from "./Credentials.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import type { GrantStateConflict } from "./Errors.ts"
-import { InvalidRequest, PortsExhausted } from "./Errors.ts"
+import { InvalidRequest, type PortsExhausted } from "./Errors.ts"
 import { initialProgress } from "./Grant.ts"
 import type { Grant, GrantState } from "./Grant.ts"
 import * as GrantRequest from "./GrantRequest.ts"
-import { GrantNotFound, GrantStore, IdempotencyConflict, StoreError } from "./GrantStore.ts"
+import { GrantNotFound, GrantStore, type IdempotencyConflict, type StoreError } from "./GrantStore.ts"
 import type { GrantId } from "./Ids.ts"
 import type { DeviceId } from "./Ids.ts"
 import { provisionJobs } from "./Job.ts"
 import * as Lifecycle from "./Lifecycle.ts"
-import { Policy, PolicyDenied } from "./Policy.ts"
+import { Policy, type PolicyDenied } from "./Policy.ts"
 import type { Actor } from "./Policy.ts"
 import { PortAllocator } from "./PortAllocator.ts"
 import { randomToken } from "./internal/randomToken.ts"
-import { DeviceDirectory, DeviceNotFound, RegionDirectory, RegionNotFound } from "./Topology.ts"
+import { DeviceDirectory, type DeviceNotFound, RegionDirectory, type RegionNotFound } from "./Topology.ts"
 
 /**
  * Options of a grant call.
@@ -71,14 +71,7 @@ export interface GrantResult {
  * @category errors
  * @since 0.1.0
  */
-export type GrantError =
-  | InvalidRequest
-  | PolicyDenied
-  | DeviceNotFound
-  | RegionNotFound
-  | PortsExhausted
-  | IdempotencyConflict
-  | StoreError
+export type GrantError = InvalidRequest | PolicyDenied | DeviceNotFound | RegionNotFound | PortsExhausted | IdempotencyConflict | StoreError
 
 /**
  * Every typed failure of `revoke`.
@@ -94,26 +87,29 @@ export type RevokeError = GrantNotFound | PolicyDenied | StoreError
  * @category services
  * @since 0.1.0
  */
-export class Grants extends Context.Service<Grants, {
-  /** Requests access; `request` is decoded with `GrantRequest` (bad input changes nothing). */
-  readonly grant: (actor: Actor, request: unknown, options?: GrantOptions) => Effect.Effect<GrantResult, GrantError>
-  /** Revokes a grant (idempotent: revoking or revoked grants are returned as they are). */
-  readonly revoke: (actor: Actor, grantId: GrantId) => Effect.Effect<Grant, RevokeError>
-  /**
-   * Operator override for a revoke that cannot complete (target gone for good): marks a
-   * `revoking` grant `revoked` without confirmation and frees its port. Audited.
-   */
-  readonly forceRevoke: (
-    actor: Actor,
-    grantId: GrantId,
-    note: string
-  ) => Effect.Effect<Grant, GrantNotFound | PolicyDenied | GrantStateConflict | StoreError>
-  readonly get: (actor: Actor, grantId: GrantId) => Effect.Effect<Grant, GrantNotFound | PolicyDenied | StoreError>
-  readonly list: (
-    actor: Actor,
-    filter: { readonly deviceId?: DeviceId; readonly states?: ReadonlyArray<GrantState>; readonly limit?: number }
-  ) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
-}>()("@transient-access/core/Grants") {}
+export class Grants extends Context.Service<
+  Grants,
+  {
+    /** Requests access; `request` is decoded with `GrantRequest` (bad input changes nothing). */
+    readonly grant: (actor: Actor, request: unknown, options?: GrantOptions) => Effect.Effect<GrantResult, GrantError>
+    /** Revokes a grant (idempotent: revoking or revoked grants are returned as they are). */
+    readonly revoke: (actor: Actor, grantId: GrantId) => Effect.Effect<Grant, RevokeError>
+    /**
+     * Operator override for a revoke that cannot complete (target gone for good): marks a
+     * `revoking` grant `revoked` without confirmation and frees its port. Audited.
+     */
+    readonly forceRevoke: (
+      actor: Actor,
+      grantId: GrantId,
+      note: string
+    ) => Effect.Effect<Grant, GrantNotFound | PolicyDenied | GrantStateConflict | StoreError>
+    readonly get: (actor: Actor, grantId: GrantId) => Effect.Effect<Grant, GrantNotFound | PolicyDenied | StoreError>
+    readonly list: (
+      actor: Actor,
+      filter: { readonly deviceId?: DeviceId; readonly states?: ReadonlyArray<GrantState>; readonly limit?: number }
+    ) => Effect.Effect<ReadonlyArray<Grant>, StoreError>
+  }
+>()("@transient-access/core/Grants") {}
 
 const grantIdAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -135,7 +131,7 @@ const fingerprint = (value: unknown): string => createHash("sha256").update(JSON
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.gen(function*() {
+export const make = Effect.gen(function* () {
   const store = yield* GrantStore
   const allocator = yield* PortAllocator
   const devices = yield* DeviceDirectory
@@ -145,7 +141,7 @@ export const make = Effect.gen(function*() {
   const provide = <A, E>(effect: Effect.Effect<A, E, GrantStore | AuditLog>) =>
     effect.pipe(Effect.provideService(GrantStore, store), Effect.provideService(AuditLog, audit))
 
-  const grant = Effect.fn("Grants.grant")(function*(actor: Actor, input: unknown, options: GrantOptions = {}) {
+  const grant = Effect.fn("Grants.grant")(function* (actor: Actor, input: unknown, options: GrantOptions = {}) {
     const settings = yield* EngineConfig
     const request = yield* GrantRequest.decode(input, { errors: "all" }).pipe(Effect.mapError(invalid))
     const kind = request.kind ?? "access"
@@ -193,13 +189,14 @@ export const make = Effect.gen(function*() {
     if ((source.family === 4 && source.prefixLength < 24) || (source.family === 6 && source.prefixLength < 56)) {
       warnings.push(`source ${source.cidr} is wide: anyone in it can reach the login prompt`)
     }
-    const idempotency = options.idempotencyKey === undefined
-      ? Option.none()
-      : Option.some({
-        actor: actor.id,
-        key: options.idempotencyKey,
-        fingerprint: fingerprint({ ...request, kind, source: source.cidr, forward })
-      })
+    const idempotency =
+      options.idempotencyKey === undefined
+        ? Option.none()
+        : Option.some({
+            actor: actor.id,
+            key: options.idempotencyKey,
+            fingerprint: fingerprint({ ...request, kind, source: source.cidr, forward })
+          })
     const username = Credentials.generateUsername()
     const password = kind === "access" ? Option.some(Credentials.generatePassword()) : Option.none()
     const now = yield* Clock.currentTimeMillis
@@ -244,40 +241,40 @@ export const make = Effect.gen(function*() {
     yield* provide(Lifecycle.created(stored, actor.id))
     const credentials = Option.isSome(password)
       ? Credentials.issue({
-        username,
-        password: password.value,
-        host: region.endpointHost,
-        port: stored.endpoint.port,
-        accessType: stored.accessType
-      })
+          username,
+          password: password.value,
+          host: region.endpointHost,
+          port: stored.endpoint.port,
+          accessType: stored.accessType
+        })
       : null
     return { grant: stored, credentials, replayed: false, warnings } satisfies GrantResult
   })
 
   const load = (grantId: GrantId) =>
-    store.get(grantId).pipe(
-      Effect.flatMap((found) => Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new GrantNotFound({ grantId })))
-    )
+    store
+      .get(grantId)
+      .pipe(Effect.flatMap((found) => (Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new GrantNotFound({ grantId })))))
 
-  const revoke = Effect.fn("Grants.revoke")(function*(actor: Actor, grantId: GrantId) {
+  const revoke = Effect.fn("Grants.revoke")(function* (actor: Actor, grantId: GrantId) {
     const grant = yield* load(grantId)
     yield* policy.authorize({ _tag: "Revoke", actor, grant })
     return yield* provide(Lifecycle.revoke(grantId, "manual", actor.id))
   })
 
-  const forceRevoke = Effect.fn("Grants.forceRevoke")(function*(actor: Actor, grantId: GrantId, note: string) {
+  const forceRevoke = Effect.fn("Grants.forceRevoke")(function* (actor: Actor, grantId: GrantId, note: string) {
     const grant = yield* load(grantId)
     yield* policy.authorize({ _tag: "ForceRevoke", actor, grant })
     return yield* provide(Lifecycle.forceRevoke(grantId, actor.id, note))
   })
 
-  const get = Effect.fn("Grants.get")(function*(actor: Actor, grantId: GrantId) {
+  const get = Effect.fn("Grants.get")(function* (actor: Actor, grantId: GrantId) {
     const grant = yield* load(grantId)
     yield* policy.authorize({ _tag: "Read", actor, grant })
     return grant
   })
 
-  const list = Effect.fn("Grants.list")(function*(
+  const list = Effect.fn("Grants.list")(function* (
     actor: Actor,
     filter: { readonly deviceId?: DeviceId; readonly states?: ReadonlyArray<GrantState>; readonly limit?: number }
   ) {
@@ -300,4 +297,3 @@ export const make = Effect.gen(function*() {
  * @since 0.1.0
  */
 export const layer = Layer.effect(Grants, make)
-

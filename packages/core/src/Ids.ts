@@ -35,8 +35,8 @@ export const idPattern: RegExp = new RegExp(`^${idPatternSource}$`)
 export const isId = (value: unknown): value is string => typeof value === "string" && idPattern.test(value)
 
 const IdString = Schema.String.check(
-  Schema.makeFilter((value: string) =>
-    idPattern.test(value) || "expected 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"
+  Schema.makeFilter(
+    (value: string) => idPattern.test(value) || "expected 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"
   )
 )
 

@@ -20,14 +20,7 @@ import { randomToken } from "./internal/randomToken.ts"
  * @category schemas
  * @since 0.1.0
  */
-export const JobType = Schema.Literals([
-  "nat.open",
-  "nat.close",
-  "user.create",
-  "user.remove",
-  "forward.open",
-  "forward.close"
-])
+export const JobType = Schema.Literals(["nat.open", "nat.close", "user.create", "user.remove", "forward.open", "forward.close"])
 /** @category models @since 0.1.0 */
 export type JobType = typeof JobType.Type
 

@@ -72,16 +72,19 @@ export interface DeadLetter {
  * @category services
  * @since 0.1.0
  */
-export class JobQueue extends Context.Service<JobQueue, {
-  readonly publish: (jobs: ReadonlyArray<Job>) => Effect.Effect<void, QueueError>
-  /**
-   * Takes up to `max` deliveries for `consumer`, each for a different target, waiting up
-   * to `wait` for the first. Returns an empty array when nothing is due.
-   */
-  readonly poll: (options: {
-    readonly consumer: string
-    readonly max: number
-    readonly wait?: Duration.Input
-  }) => Effect.Effect<ReadonlyArray<Delivery>, QueueError>
-  readonly deadLetters: Effect.Effect<ReadonlyArray<DeadLetter>, QueueError>
-}>()("@transient-access/core/JobQueue") {}
+export class JobQueue extends Context.Service<
+  JobQueue,
+  {
+    readonly publish: (jobs: ReadonlyArray<Job>) => Effect.Effect<void, QueueError>
+    /**
+     * Takes up to `max` deliveries for `consumer`, each for a different target, waiting up
+     * to `wait` for the first. Returns an empty array when nothing is due.
+     */
+    readonly poll: (options: {
+      readonly consumer: string
+      readonly max: number
+      readonly wait?: Duration.Input
+    }) => Effect.Effect<ReadonlyArray<Delivery>, QueueError>
+    readonly deadLetters: Effect.Effect<ReadonlyArray<DeadLetter>, QueueError>
+  }
+>()("@transient-access/core/JobQueue") {}

@@ -33,7 +33,7 @@ const isCreate = (type: string) => type === "nat.open" || type === "user.create"
  * @since 0.1.0
  */
 export const retryDelay = (settings: EngineSettings, attempt: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const ceiling = Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.min(attempt - 1, 30))
     const jitter = yield* Random.next
     return Math.round(ceiling / 2 + (ceiling / 2) * jitter)
@@ -48,7 +48,7 @@ const storeRetry = Schedule.exponential("50 millis").pipe(Schedule.jittered, Sch
  * @category constructors
  * @since 0.1.0
  */
-export const handle = Effect.fn("JobRunner.handle")(function*(delivery: Delivery) {
+export const handle = Effect.fn("JobRunner.handle")(function* (delivery: Delivery) {
   const settings = yield* EngineConfig
   const store = yield* GrantStore
   const job = delivery.job
@@ -87,7 +87,7 @@ export const handle = Effect.fn("JobRunner.handle")(function*(delivery: Delivery
  * @category constructors
  * @since 0.1.0
  */
-export const runOnce = Effect.fn("JobRunner.runOnce")(function*(options: {
+export const runOnce = Effect.fn("JobRunner.runOnce")(function* (options: {
   readonly consumer: string
   readonly max?: number
   readonly wait?: number
@@ -102,9 +102,7 @@ export const runOnce = Effect.fn("JobRunner.runOnce")(function*(options: {
   yield* Effect.forEach(
     deliveries,
     (delivery) =>
-      handle(delivery).pipe(
-        Effect.catchCause((cause) => Effect.logError("job handling failed; the queue will redeliver", cause))
-      ),
+      handle(delivery).pipe(Effect.catchCause((cause) => Effect.logError("job handling failed; the queue will redeliver", cause))),
     { concurrency: "unbounded", discard: true }
   )
   return deliveries.length
@@ -119,7 +117,7 @@ export const runOnce = Effect.fn("JobRunner.runOnce")(function*(options: {
  * @category constructors
  * @since 0.1.0
  */
-export const runContinuously = Effect.fn("JobRunner.runContinuously")(function*(options: {
+export const runContinuously = Effect.fn("JobRunner.runContinuously")(function* (options: {
   readonly consumer: string
   /** How long one poll waits for work (default 200 ms). */
   readonly wait?: number
@@ -148,9 +146,11 @@ export const runContinuously = Effect.fn("JobRunner.runContinuously")(function*(
       yield* Effect.forkChild(
         handle(delivery).pipe(
           Effect.catchCause((cause) => Effect.logError("job handling failed; the queue will redeliver", cause)),
-          Effect.ensuring(Effect.sync(() => {
-            inFlight--
-          }))
+          Effect.ensuring(
+            Effect.sync(() => {
+              inFlight--
+            })
+          )
         )
       )
     }

@@ -106,8 +106,8 @@ const conflictToStoreError = <E>(grantId: GrantId, error: E | GenerationConflict
   error instanceof GenerationConflict
     ? new StoreError({ reason: "Unknown", message: `grant ${grantId} kept changing under concurrent writes` })
     : error instanceof InvalidTransition
-    ? new StoreError({ reason: "Unknown", message: `grant ${grantId}: ${error.from} → ${error.to} refused` })
-    : error
+      ? new StoreError({ reason: "Unknown", message: `grant ${grantId}: ${error.from} → ${error.to} refused` })
+      : error
 
 /** The services every transition runs with. */
 /**
@@ -123,12 +123,12 @@ type Decision<E> =
   | { readonly _tag: "Keep"; readonly grant: Grant }
   | { readonly _tag: "Refuse"; readonly error: E }
   | {
-    readonly _tag: "Write"
-    readonly patch: GrantPatch
-    readonly jobs: (updated: Grant) => ReadonlyArray<Job>
-    /** Runs once the write committed (audit, secret wipe). */
-    readonly after: (updated: Grant) => Effect.Effect<void, StoreError, Services>
-  }
+      readonly _tag: "Write"
+      readonly patch: GrantPatch
+      readonly jobs: (updated: Grant) => ReadonlyArray<Job>
+      /** Runs once the write committed (audit, secret wipe). */
+      readonly after: (updated: Grant) => Effect.Effect<void, StoreError, Services>
+    }
 
 const keep = (grant: Grant): Decision<never> => ({ _tag: "Keep", grant })
 
@@ -146,7 +146,7 @@ const compareAndSet = <E = never>(
   grantId: GrantId,
   decide: (grant: Grant, now: number) => Decision<E>
 ): Effect.Effect<Grant, E | GrantNotFound | StoreError, Services> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const store = yield* GrantStore
     const found = yield* store.get(grantId)
     if (Option.isNone(found)) return yield* new GrantNotFound({ grantId })
@@ -169,7 +169,7 @@ const compareAndSet = <E = never>(
 
 /** The audit record of one transition or event of a grant. */
 const audit = (action: AuditAction, grantId: GrantId, actor: string, details: Record<string, string | number | boolean | null>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const log = yield* AuditLog
     yield* log.record({ at: yield* Clock.currentTimeMillis, actor, action, grantId, details })
   })
@@ -203,19 +203,16 @@ export const created = (grant: Grant, actor: string) =>
  * @category constructors
  * @since 0.2.0
  */
-export const revoke = Effect.fn("Lifecycle.revoke")(function*(
-  grantId: GrantId,
-  reason: Exclude<RevokeReason, "forced">,
-  actor: string
-) {
+export const revoke = Effect.fn("Lifecycle.revoke")(function* (grantId: GrantId, reason: Exclude<RevokeReason, "forced">, actor: string) {
   return yield* compareAndSet(grantId, (grant, now) =>
     grant.state === "revoking" || grant.state === "revoked"
       ? keep(grant)
       : write(
-        { state: "revoking", revokeReason: reason, revokeRequestedAt: now },
-        (updated) => removalJobs(updated, now),
-        () => wipeSecret(grantId).pipe(Effect.andThen(audit("grant.revoke", grantId, actor, { reason })))
-      ))
+          { state: "revoking", revokeReason: reason, revokeRequestedAt: now },
+          (updated) => removalJobs(updated, now),
+          () => wipeSecret(grantId).pipe(Effect.andThen(audit("grant.revoke", grantId, actor, { reason })))
+        )
+  )
 })
 
 /**
@@ -225,7 +222,7 @@ export const revoke = Effect.fn("Lifecycle.revoke")(function*(
  * @category constructors
  * @since 0.2.0
  */
-export const sweepExpired = Effect.fn("Lifecycle.sweepExpired")(function*(limit: number) {
+export const sweepExpired = Effect.fn("Lifecycle.sweepExpired")(function* (limit: number) {
   const store = yield* GrantStore
   const claimed = yield* store.claimExpired({
     limit,
@@ -249,7 +246,7 @@ export const sweepExpired = Effect.fn("Lifecycle.sweepExpired")(function*(limit:
  * @category constructors
  * @since 0.2.0
  */
-export const forceRevoke = Effect.fn("Lifecycle.forceRevoke")(function*(grantId: GrantId, actor: string, note: string) {
+export const forceRevoke = Effect.fn("Lifecycle.forceRevoke")(function* (grantId: GrantId, actor: string, note: string) {
   return yield* compareAndSet<GrantStateConflict>(grantId, (grant, now) => {
     if (grant.state === "revoked") return keep(grant)
     if (grant.state !== "revoking") {
@@ -267,11 +264,15 @@ export const forceRevoke = Effect.fn("Lifecycle.forceRevoke")(function*(grantId:
       // Best-effort removal jobs: the executors still try to remove what is left.
       (updated) => removalJobs(updated, now),
       () =>
-        wipeSecret(grantId).pipe(Effect.andThen(audit("grant.force-revoke", grantId, actor, {
-          note: note.slice(0, 500),
-          previousReason: grant.revokeReason,
-          progress: JSON.stringify(grant.progress)
-        })))
+        wipeSecret(grantId).pipe(
+          Effect.andThen(
+            audit("grant.force-revoke", grantId, actor, {
+              note: note.slice(0, 500),
+              previousReason: grant.revokeReason,
+              progress: JSON.stringify(grant.progress)
+            })
+          )
+        )
     )
   })
 })
@@ -287,10 +288,7 @@ export const forceRevoke = Effect.fn("Lifecycle.forceRevoke")(function*(grantId:
  * @category constructors
  * @since 0.2.0
  */
-export const recordProgress = Effect.fn("Lifecycle.recordProgress")(function*(
-  grantId: GrantId,
-  progress: Partial<GrantProgress>
-) {
+export const recordProgress = Effect.fn("Lifecycle.recordProgress")(function* (grantId: GrantId, progress: Partial<GrantProgress>) {
   const wipes = progress.deviceReady === true || progress.deviceGone === true
   const recorded = yield* compareAndSet(grantId, (grant, now) => {
     if (grant.state === "revoked") return keep(grant)
@@ -310,8 +308,8 @@ export const recordProgress = Effect.fn("Lifecycle.recordProgress")(function*(
         activate
           ? audit("grant.active", grantId, "system", { port: updated.endpoint.port })
           : finish
-          ? audit("grant.revoked", grantId, "system", { reason: grant.revokeReason })
-          : Effect.void
+            ? audit("grant.revoked", grantId, "system", { reason: grant.revokeReason })
+            : Effect.void
     )
   }).pipe(
     Effect.map(Option.some),
@@ -328,7 +326,7 @@ export const recordProgress = Effect.fn("Lifecycle.recordProgress")(function*(
  * @category constructors
  * @since 0.2.0
  */
-export const recordRemovalFailure = Effect.fn("Lifecycle.recordRemovalFailure")(function*(
+export const recordRemovalFailure = Effect.fn("Lifecycle.recordRemovalFailure")(function* (
   grantId: GrantId,
   failure: { readonly job: string; readonly reason: string; readonly stuckAfterAttempts: number }
 ) {
@@ -336,14 +334,18 @@ export const recordRemovalFailure = Effect.fn("Lifecycle.recordRemovalFailure")(
     if (grant.state === "revoked") return keep(grant)
     const attempts = grant.progress.revokeAttempts + 1
     const stuck = attempts >= failure.stuckAfterAttempts
-    return write({ progress: { revokeAttempts: attempts, revokeStuck: stuck } }, () => [], () =>
-      stuck && !grant.progress.revokeStuck
-        ? audit("grant.revoke-stuck", grantId, "system", { job: failure.job, attempts, reason: failure.reason }).pipe(
-          Effect.andThen(
-            Effect.logWarning("revoke stuck; retrying forever").pipe(Effect.annotateLogs({ grantId, job: failure.job, attempts }))
-          )
-        )
-        : Effect.void)
+    return write(
+      { progress: { revokeAttempts: attempts, revokeStuck: stuck } },
+      () => [],
+      () =>
+        stuck && !grant.progress.revokeStuck
+          ? audit("grant.revoke-stuck", grantId, "system", { job: failure.job, attempts, reason: failure.reason }).pipe(
+              Effect.andThen(
+                Effect.logWarning("revoke stuck; retrying forever").pipe(Effect.annotateLogs({ grantId, job: failure.job, attempts }))
+              )
+            )
+          : Effect.void
+    )
   })
 })
 
@@ -355,7 +357,7 @@ export const recordRemovalFailure = Effect.fn("Lifecycle.recordRemovalFailure")(
  * @category constructors
  * @since 0.2.0
  */
-export const provisionFailed = Effect.fn("Lifecycle.provisionFailed")(function*(
+export const provisionFailed = Effect.fn("Lifecycle.provisionFailed")(function* (
   grantId: GrantId,
   failure: { readonly job: string; readonly attempts: number; readonly reason: string }
 ) {

@@ -279,7 +279,7 @@ const snapshotOf = (state: State): Snapshot => ({
 })
 
 const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never, SecretBox.SecretBox> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const secretBox = yield* SecretBox.SecretBox
     const locks = new Map<GrantId, Semaphore.Semaphore>()
     const held = new Set<GrantId>()
@@ -327,9 +327,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
         if (original !== undefined) return Effect.succeed({ _tag: "Replayed", grant: original.grant })
       }
       if (input.grant.state !== "pending") {
-        return Effect.fail(
-          new StoreError({ reason: "Unknown", message: `insert expects a pending grant, got ${input.grant.state}` })
-        )
+        return Effect.fail(new StoreError({ reason: "Unknown", message: `insert expects a pending grant, got ${input.grant.state}` }))
       }
       if (state.grants.has(input.grant.id)) {
         return Effect.fail(new StoreError({ reason: "Unknown", message: `grant ${input.grant.id} already exists` }))
@@ -392,9 +390,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
       now: number
     ): Effect.Effect<ReadonlyArray<Grant>, StoreError> => {
       const candidates = grantsOf(state, state.unrevoked)
-        .filter(({ grant }) =>
-          (grant.state === "pending" || grant.state === "active") && grant.expiresAt <= now && !held.has(grant.id)
-        )
+        .filter(({ grant }) => (grant.state === "pending" || grant.state === "active") && grant.expiresAt <= now && !held.has(grant.id))
         .sort((left, right) => left.grant.expiresAt - right.grant.expiresAt || left.sequence - right.sequence)
         .slice(0, Math.max(0, input.limit))
       const revisions = new Map<RegionId, number>()
@@ -404,9 +400,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
         const plan = input.plan(grant, now)
         const next = patched(state, revisions, grant, plan.patch)
         if (Result.isFailure(next)) {
-          return Effect.fail(
-            new StoreError({ reason: "Unknown", message: `claimExpired plan refused: ${next.failure.message}` })
-          )
+          return Effect.fail(new StoreError({ reason: "Unknown", message: `claimExpired plan refused: ${next.failure.message}` }))
         }
         const jobs = checkJobs(state.outbox, plan.jobs, seenJobs)
         if (Result.isFailure(jobs)) return Effect.fail(jobs.failure)
@@ -421,10 +415,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
       return Effect.succeed(claimed.map(({ grant }) => grant))
     }
 
-    const takeNow = (
-      input: Parameters<GrantStore["Service"]["takeOutbox"]>[0],
-      now: number
-    ): ReadonlyArray<OutboxEntry> => {
+    const takeNow = (input: Parameters<GrantStore["Service"]["takeOutbox"]>[0], now: number): ReadonlyArray<OutboxEntry> => {
       const taken: Array<OutboxEntry> = []
       for (const row of state.outbox.values()) {
         if (taken.length >= input.limit) break
@@ -443,7 +434,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
         .map(({ grant }) => grant)
 
     return GrantStore.of({
-      insert: Effect.fn("GrantStore.insert")(function*(input: NewGrant) {
+      insert: Effect.fn("GrantStore.insert")(function* (input: NewGrant) {
         const sealed = yield* sealSecret(input)
         const now = yield* Clock.currentTimeMillis
         return yield* Effect.suspend(() => insertNow(input, sealed, now))
@@ -453,11 +444,12 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
 
       list: (filter) =>
         Effect.sync(() => {
-          const ids = filter.deviceId !== undefined
-            ? state.byDevice.get(filter.deviceId)
-            : filter.regionId !== undefined
-            ? state.byRegion.get(filter.regionId)
-            : state.grants.keys()
+          const ids =
+            filter.deviceId !== undefined
+              ? state.byDevice.get(filter.deviceId)
+              : filter.regionId !== undefined
+                ? state.byRegion.get(filter.regionId)
+                : state.grants.keys()
           return grantsOf(state, ids ?? [])
             .filter(({ grant }) => matches(grant, filter))
             .sort(newestFirst)
@@ -465,7 +457,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
             .map(({ grant }) => grant)
         }),
 
-      update: Effect.fn("GrantStore.update")(function*(input: GrantUpdate) {
+      update: Effect.fn("GrantStore.update")(function* (input: GrantUpdate) {
         if (!state.grants.has(input.grantId)) return yield* new GrantNotFound({ grantId: input.grantId })
         return yield* withGrantLock(
           input.grantId,
@@ -473,7 +465,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
         )
       }),
 
-      claimExpired: Effect.fn("GrantStore.claimExpired")(function*(input) {
+      claimExpired: Effect.fn("GrantStore.claimExpired")(function* (input) {
         const now = yield* Clock.currentTimeMillis
         return yield* Effect.suspend(() => claimNow(input, now))
       }),
@@ -486,10 +478,9 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
               Effect.suspend(() => {
                 const grant = state.grants.get(grantId)?.grant
-                return grant !== undefined && isLive(grant, now)
-                  ? Effect.map(use(grant), Option.some)
-                  : Effect.succeed(Option.none())
-              }))
+                return grant !== undefined && isLive(grant, now) ? Effect.map(use(grant), Option.some) : Effect.succeed(Option.none())
+              })
+            )
           )
         }).pipe(Effect.withSpan("GrantStore.withLiveGrant")),
 
@@ -578,9 +569,7 @@ const makeFromState = (state: State): Effect.Effect<GrantStore["Service"], never
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<GrantStore["Service"], never, SecretBox.SecretBox> = Effect.suspend(() =>
-  makeFromState(emptyState())
-)
+export const make: Effect.Effect<GrantStore["Service"], never, SecretBox.SecretBox> = Effect.suspend(() => makeFromState(emptyState()))
 
 /**
  * The in-memory store as a layer; each build starts empty.

@@ -34,4 +34,7 @@ export type Options = Internal.Options
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<JobQueue> =>
-  Layer.effect(JobQueue, Effect.map(make(options), ({ queue }) => queue))
+  Layer.effect(
+    JobQueue,
+    Effect.map(make(options), ({ queue }) => queue)
+  )

@@ -48,28 +48,38 @@ export const make: Effect.Effect<PullStore["Service"]> = Effect.sync(() => {
 
   return PullStore.of({
     setTokenHash: (deviceId, tokenHash) =>
-      validateTokenHash(tokenHash).pipe(Effect.map((valid) => void (device(deviceId).tokenHash = valid))),
+      validateTokenHash(tokenHash).pipe(
+        Effect.flatMap((valid) =>
+          Effect.sync(() => {
+            device(deviceId).tokenHash = valid
+          })
+        )
+      ),
     tokenHash: (deviceId) => Effect.sync(() => Option.fromUndefinedOr(devices.get(deviceId)?.tokenHash)),
     enqueue: (deviceId, entry) =>
-      validateCommand(entry).pipe(Effect.map((valid) => {
-        const state = device(deviceId)
-        if (valid.sequence <= state.applied || state.commands.has(valid.sequence)) return false
-        state.commands.set(valid.sequence, frozenCopy(valid))
-        return true
-      })),
+      validateCommand(entry).pipe(
+        Effect.map((valid) => {
+          const state = device(deviceId)
+          if (valid.sequence <= state.applied || state.commands.has(valid.sequence)) return false
+          state.commands.set(valid.sequence, frozenCopy(valid))
+          return true
+        })
+      ),
     pending: (deviceId) => Effect.sync(() => pendingOf(devices.get(deviceId))),
     appliedSequence: (deviceId) => Effect.sync(() => devices.get(deviceId)?.applied ?? 0),
     recordCheckIn: (deviceId, checkIn) =>
-      validateCheckIn(checkIn).pipe(Effect.map((valid) => {
-        const state = device(deviceId)
-        state.applied = Math.max(state.applied, valid.sequence)
-        for (const sequence of [...state.commands.keys()]) {
-          if (sequence <= state.applied) state.commands.delete(sequence)
-        }
-        const count = (state.last?.count ?? 0) + 1
-        state.last = frozenCopy({ ...valid, count })
-        return { count, pending: pendingOf(state) }
-      })),
+      validateCheckIn(checkIn).pipe(
+        Effect.map((valid) => {
+          const state = device(deviceId)
+          state.applied = Math.max(state.applied, valid.sequence)
+          for (const sequence of [...state.commands.keys()]) {
+            if (sequence <= state.applied) state.commands.delete(sequence)
+          }
+          const count = (state.last?.count ?? 0) + 1
+          state.last = frozenCopy({ ...valid, count })
+          return { count, pending: pendingOf(state) }
+        })
+      ),
     lastCheckIn: (deviceId) => Effect.sync(() => Option.fromUndefinedOr(devices.get(deviceId)?.last))
   })
 })

@@ -19,7 +19,7 @@ import { JobQueue } from "./JobQueue.ts"
  * @category constructors
  * @since 0.1.0
  */
-export const relayOnce = Effect.fn("OutboxRelay.relayOnce")(function*(limit = 500) {
+export const relayOnce = Effect.fn("OutboxRelay.relayOnce")(function* (limit = 500) {
   const store = yield* GrantStore
   const queue = yield* JobQueue
   const settings = yield* EngineConfig

@@ -43,17 +43,17 @@ export const ActorInput = Schema.Struct({
  */
 export type PolicyAction =
   | {
-    readonly _tag: "Grant"
-    readonly actor: Actor
-    readonly device: Device
-    readonly kind: GrantKind
-    readonly accessType: AccessType
-    readonly permission: Permission
-    /** Canonical source CIDR and its prefix length. */
-    readonly source: string
-    readonly prefixLength: number
-    readonly ttlMs: number
-  }
+      readonly _tag: "Grant"
+      readonly actor: Actor
+      readonly device: Device
+      readonly kind: GrantKind
+      readonly accessType: AccessType
+      readonly permission: Permission
+      /** Canonical source CIDR and its prefix length. */
+      readonly source: string
+      readonly prefixLength: number
+      readonly ttlMs: number
+    }
   | { readonly _tag: "Revoke"; readonly actor: Actor; readonly grant: Grant }
   | { readonly _tag: "ForceRevoke"; readonly actor: Actor; readonly grant: Grant }
   | { readonly _tag: "Read"; readonly actor: Actor; readonly grant: Grant | null }
@@ -75,9 +75,12 @@ export class PolicyDenied extends Schema.TaggedError<PolicyDenied>()("PolicyDeni
  * @category services
  * @since 0.1.0
  */
-export class Policy extends Context.Service<Policy, {
-  readonly authorize: (action: PolicyAction) => Effect.Effect<void, PolicyDenied>
-}>()("@transient-access/core/Policy") {}
+export class Policy extends Context.Service<
+  Policy,
+  {
+    readonly authorize: (action: PolicyAction) => Effect.Effect<void, PolicyDenied>
+  }
+>()("@transient-access/core/Policy") {}
 
 /**
  * Role-based rules, the default policy:

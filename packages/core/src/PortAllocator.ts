@@ -80,16 +80,19 @@ export class PortPool {
  * @category services
  * @since 0.1.0
  */
-export class PortAllocator extends Context.Service<PortAllocator, {
-  /**
-   * Draws free ports of `region` and calls `attempt` with each until it does not fail
-   * with `PortTaken`.
-   */
-  readonly allocate: <A, E, R>(
-    region: Region,
-    attempt: (port: number) => Effect.Effect<A, E | PortTaken, R>
-  ) => Effect.Effect<A, Exclude<E, PortTaken> | PortsExhausted | StoreError, R>
-}>()("@transient-access/core/PortAllocator") {}
+export class PortAllocator extends Context.Service<
+  PortAllocator,
+  {
+    /**
+     * Draws free ports of `region` and calls `attempt` with each until it does not fail
+     * with `PortTaken`.
+     */
+    readonly allocate: <A, E, R>(
+      region: Region,
+      attempt: (port: number) => Effect.Effect<A, E | PortTaken, R>
+    ) => Effect.Effect<A, Exclude<E, PortTaken> | PortsExhausted | StoreError, R>
+  }
+>()("@transient-access/core/PortAllocator") {}
 
 /** A pool older than this is reloaded before use. */
 const staleAfterMs = 30_000
@@ -100,13 +103,13 @@ const staleAfterMs = 30_000
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<PortAllocator["Service"], never, GrantStore> = Effect.gen(function*() {
+export const make: Effect.Effect<PortAllocator["Service"], never, GrantStore> = Effect.gen(function* () {
   const store = yield* GrantStore
   const pools = new Map<string, { pool: PortPool; loadedAt: number }>()
   const lock = yield* Semaphore.make(1)
 
   const load = (region: Region) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const settings = yield* EngineConfig
       const held = yield* store.heldPorts(region.id, settings.portCooldownMs)
       const entry = { pool: PortPool.of(region.portRange.from, region.portRange.to, held), loadedAt: yield* Clock.currentTimeMillis }
@@ -115,7 +118,7 @@ export const make: Effect.Effect<PortAllocator["Service"], never, GrantStore> = 
     }).pipe(Semaphore.withPermit(lock))
 
   const current = (region: Region) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const entry = pools.get(region.id)
       const now = yield* Clock.currentTimeMillis
       if (entry === undefined || entry.pool.size === 0 || now - entry.loadedAt > staleAfterMs) return yield* load(region)
@@ -126,7 +129,7 @@ export const make: Effect.Effect<PortAllocator["Service"], never, GrantStore> = 
     region: Region,
     attempt: (port: number) => Effect.Effect<A, E | PortTaken, R>
   ): Effect.Effect<A, Exclude<E, PortTaken> | PortsExhausted | StoreError, R> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let reloaded = false
       let pool = yield* current(region)
       while (true) {

@@ -177,28 +177,31 @@ export interface CheckInResult {
  * @category services
  * @since 0.1.0
  */
-export class PullStore extends Context.Service<PullStore, {
-  /** Sets or rotates the device's token hash (the previous token stops working). */
-  readonly setTokenHash: (deviceId: DeviceId, tokenHash: string) => Effect.Effect<void, StoreError>
-  /** The device's token hash, if it was registered. */
-  readonly tokenHash: (deviceId: DeviceId) => Effect.Effect<Option.Option<string>, StoreError>
-  /**
-   * Queues a command. `false` when it was dropped: its sequence is at or below the applied
-   * one, or a command with that sequence is already queued.
-   */
-  readonly enqueue: (deviceId: DeviceId, entry: PendingCommand) => Effect.Effect<boolean, StoreError>
-  /** Commands above the applied sequence, ascending. */
-  readonly pending: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<PendingCommand>, StoreError>
-  /** The highest sequence the device reported applied (0 before any). */
-  readonly appliedSequence: (deviceId: DeviceId) => Effect.Effect<number, StoreError>
-  /**
-   * Records a check-in atomically: raises the applied sequence, drops the commands at or
-   * below it, keeps the check-in as the last one and bumps the counter.
-   */
-  readonly recordCheckIn: (deviceId: DeviceId, checkIn: CheckIn) => Effect.Effect<CheckInResult, StoreError>
-  /** The last check-in and its number, if the device ever checked in. */
-  readonly lastCheckIn: (deviceId: DeviceId) => Effect.Effect<Option.Option<RecordedCheckIn>, StoreError>
-}>()("@transient-access/core/PullStore") {}
+export class PullStore extends Context.Service<
+  PullStore,
+  {
+    /** Sets or rotates the device's token hash (the previous token stops working). */
+    readonly setTokenHash: (deviceId: DeviceId, tokenHash: string) => Effect.Effect<void, StoreError>
+    /** The device's token hash, if it was registered. */
+    readonly tokenHash: (deviceId: DeviceId) => Effect.Effect<Option.Option<string>, StoreError>
+    /**
+     * Queues a command. `false` when it was dropped: its sequence is at or below the applied
+     * one, or a command with that sequence is already queued.
+     */
+    readonly enqueue: (deviceId: DeviceId, entry: PendingCommand) => Effect.Effect<boolean, StoreError>
+    /** Commands above the applied sequence, ascending. */
+    readonly pending: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<PendingCommand>, StoreError>
+    /** The highest sequence the device reported applied (0 before any). */
+    readonly appliedSequence: (deviceId: DeviceId) => Effect.Effect<number, StoreError>
+    /**
+     * Records a check-in atomically: raises the applied sequence, drops the commands at or
+     * below it, keeps the check-in as the last one and bumps the counter.
+     */
+    readonly recordCheckIn: (deviceId: DeviceId, checkIn: CheckIn) => Effect.Effect<CheckInResult, StoreError>
+    /** The last check-in and its number, if the device ever checked in. */
+    readonly lastCheckIn: (deviceId: DeviceId) => Effect.Effect<Option.Option<RecordedCheckIn>, StoreError>
+  }
+>()("@transient-access/core/PullStore") {}
 
 const corrupt = (what: string) => (error: Schema.SchemaError) =>
   new StoreError({ reason: "Corrupt", message: `invalid ${what}: ${error.message}` })

@@ -41,7 +41,7 @@ export interface ReconcileReport {
 }
 
 const correction = (action: AuditAction, grantId: string | null, details: Record<string, string | number>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const audit = yield* AuditLog
     yield* audit.record({ at: yield* Clock.currentTimeMillis, actor: "system", action, grantId, details })
     yield* Effect.logInfo(`reconciler: ${action}`).pipe(Effect.annotateLogs({ grantId: grantId ?? "-", ...details }))
@@ -53,7 +53,7 @@ const correction = (action: AuditAction, grantId: string | null, details: Record
  * @category constructors
  * @since 0.1.0
  */
-export const reconcileRegion = Effect.fn("Reconciler.reconcileRegion")(function*(region: Region) {
+export const reconcileRegion = Effect.fn("Reconciler.reconcileRegion")(function* (region: Region) {
   const store = yield* GrantStore
   const gateway = yield* RegionalGateway
   const snapshot = yield* store.regionSnapshot(region.id)
@@ -118,7 +118,7 @@ export const reconcileRegion = Effect.fn("Reconciler.reconcileRegion")(function*
  * @category constructors
  * @since 0.1.0
  */
-export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function*(device: Device) {
+export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function* (device: Device) {
   const store = yield* GrantStore
   const gateway = yield* DeviceGateway
   // List the device first, then read the store: every artifact listed was created after its
@@ -132,11 +132,9 @@ export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function*
   const stillNotLive = (grantId: string | null) =>
     grantId === null
       ? Effect.succeed(true)
-      : store.get(grantId as Grant["id"]).pipe(
-        Effect.flatMap((found) =>
-          Effect.map(Clock.currentTimeMillis, (at) => found._tag === "None" || !isLive(found.value, at))
-        )
-      )
+      : store
+          .get(grantId as Grant["id"])
+          .pipe(Effect.flatMap((found) => Effect.map(Clock.currentTimeMillis, (at) => found._tag === "None" || !isLive(found.value, at))))
   let usersRemoved = 0
   let forwardsClosed = 0
   let confirmed = 0
@@ -180,7 +178,7 @@ export const reconcileDevice = Effect.fn("Reconciler.reconcileDevice")(function*
  * @category constructors
  * @since 0.1.0
  */
-export const reconcileOnce = Effect.fn("Reconciler.reconcileOnce")(function*() {
+export const reconcileOnce = Effect.fn("Reconciler.reconcileOnce")(function* () {
   const regions = yield* (yield* RegionDirectory).list
   const devices = yield* (yield* DeviceDirectory).list
   let pathsClosed = 0

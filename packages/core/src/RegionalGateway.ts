@@ -56,20 +56,23 @@ export type NatPath = typeof NatPath.Type
  * @category services
  * @since 0.1.0
  */
-export class RegionalGateway extends Context.Service<RegionalGateway, {
-  /** Opens (or confirms) the path of a grant. */
-  readonly open: (region: Region, path: NatPath, revision: number) => Effect.Effect<void, RegionalGatewayError>
-  /** Removes the path of a grant and cuts its live flows. Absent paths are success. */
-  readonly close: (
-    region: Region,
-    path: { readonly grantId: GrantId; readonly publicPort: number },
-    revision: number
-  ) => Effect.Effect<void, RegionalGatewayError>
-  /** Lists every path this SDK made on the region's server. */
-  readonly list: (region: Region) => Effect.Effect<ReadonlyArray<NatPath>, RegionalGatewayError>
-  /** The highest revision the server recorded (the fence), 0 when none. */
-  readonly revision: (region: Region) => Effect.Effect<number, RegionalGatewayError>
-}>()("@transient-access/core/RegionalGateway") {}
+export class RegionalGateway extends Context.Service<
+  RegionalGateway,
+  {
+    /** Opens (or confirms) the path of a grant. */
+    readonly open: (region: Region, path: NatPath, revision: number) => Effect.Effect<void, RegionalGatewayError>
+    /** Removes the path of a grant and cuts its live flows. Absent paths are success. */
+    readonly close: (
+      region: Region,
+      path: { readonly grantId: GrantId; readonly publicPort: number },
+      revision: number
+    ) => Effect.Effect<void, RegionalGatewayError>
+    /** Lists every path this SDK made on the region's server. */
+    readonly list: (region: Region) => Effect.Effect<ReadonlyArray<NatPath>, RegionalGatewayError>
+    /** The highest revision the server recorded (the fence), 0 when none. */
+    readonly revision: (region: Region) => Effect.Effect<number, RegionalGatewayError>
+  }
+>()("@transient-access/core/RegionalGateway") {}
 
 const anySource: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySource: true }
 

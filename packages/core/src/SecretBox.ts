@@ -49,14 +49,17 @@ export interface SecretKey {
  * @category services
  * @since 0.1.0
  */
-export class SecretBox extends Context.Service<SecretBox, {
-  /** Seals a secret, binding `aad` (e.g. `grant:<id>|device:<id>`). */
-  readonly seal: (secret: Redacted.Redacted<string>, aad: string) => Effect.Effect<string, SecretBoxError>
-  /** Opens a sealed secret with the same `aad`. */
-  readonly open: (sealed: string, aad: string) => Effect.Effect<Redacted.Redacted<string>, SecretBoxError>
-  /** The id of the key new secrets are sealed with. */
-  readonly activeKeyId: string
-}>()("@transient-access/core/SecretBox") {}
+export class SecretBox extends Context.Service<
+  SecretBox,
+  {
+    /** Seals a secret, binding `aad` (e.g. `grant:<id>|device:<id>`). */
+    readonly seal: (secret: Redacted.Redacted<string>, aad: string) => Effect.Effect<string, SecretBoxError>
+    /** Opens a sealed secret with the same `aad`. */
+    readonly open: (sealed: string, aad: string) => Effect.Effect<Redacted.Redacted<string>, SecretBoxError>
+    /** The id of the key new secrets are sealed with. */
+    readonly activeKeyId: string
+  }
+>()("@transient-access/core/SecretBox") {}
 
 const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
 
@@ -70,7 +73,7 @@ export const make = (options: {
   readonly keys: ReadonlyArray<SecretKey>
   readonly activeKeyId: string
 }): Effect.Effect<SecretBox["Service"], SecretBoxError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const ring = new Map<string, Uint8Array>()
     for (const entry of options.keys) {
       if (!keyIdPattern.test(entry.id)) return yield* new SecretBoxError({ message: `invalid key id: ${entry.id}` })
@@ -93,8 +96,9 @@ export const make = (options: {
             cipher.setAAD(Buffer.from(aad, "utf8"))
             const ciphertext = Buffer.concat([cipher.update(Redacted.value(secret), "utf8"), cipher.final()])
             const tag = cipher.getAuthTag()
-            return ["v1", options.activeKeyId, iv.toString("base64url"), ciphertext.toString("base64url"), tag.toString("base64url")]
-              .join(".")
+            return ["v1", options.activeKeyId, iv.toString("base64url"), ciphertext.toString("base64url"), tag.toString("base64url")].join(
+              "."
+            )
           },
           catch: () => new SecretBoxError({ message: "sealing failed" })
         }),
@@ -179,10 +183,13 @@ export const layerEphemeral: Layer.Layer<SecretBox> = Layer.effect(
  */
 export const layerConfig: Layer.Layer<SecretBox, SecretBoxError | Config.ConfigError> = Layer.effect(
   SecretBox,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const raw = yield* Config.Redacted("TA_SECRET_KEYS")
     const keys: Array<SecretKey> = []
-    for (const pair of Redacted.value(raw).split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+    for (const pair of Redacted.value(raw)
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== "")) {
       const separator = pair.indexOf(":")
       if (separator <= 0) return yield* new SecretBoxError({ message: "TA_SECRET_KEYS entries must be id:base64" })
       keys.push({

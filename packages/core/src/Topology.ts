@@ -96,10 +96,13 @@ export class RegionNotFound extends Schema.TaggedError<RegionNotFound>()("Region
  * @category services
  * @since 0.1.0
  */
-export class DeviceDirectory extends Context.Service<DeviceDirectory, {
-  readonly get: (id: DeviceId) => Effect.Effect<Device, DeviceNotFound>
-  readonly list: Effect.Effect<ReadonlyArray<Device>>
-}>()("@transient-access/core/DeviceDirectory") {}
+export class DeviceDirectory extends Context.Service<
+  DeviceDirectory,
+  {
+    readonly get: (id: DeviceId) => Effect.Effect<Device, DeviceNotFound>
+    readonly list: Effect.Effect<ReadonlyArray<Device>>
+  }
+>()("@transient-access/core/DeviceDirectory") {}
 
 /**
  * The platform's inventory of regional servers.
@@ -107,10 +110,13 @@ export class DeviceDirectory extends Context.Service<DeviceDirectory, {
  * @category services
  * @since 0.1.0
  */
-export class RegionDirectory extends Context.Service<RegionDirectory, {
-  readonly get: (id: RegionId) => Effect.Effect<Region, RegionNotFound>
-  readonly list: Effect.Effect<ReadonlyArray<Region>>
-}>()("@transient-access/core/RegionDirectory") {}
+export class RegionDirectory extends Context.Service<
+  RegionDirectory,
+  {
+    readonly get: (id: RegionId) => Effect.Effect<Region, RegionNotFound>
+    readonly list: Effect.Effect<ReadonlyArray<Region>>
+  }
+>()("@transient-access/core/RegionDirectory") {}
 
 /**
  * Static directories from fixed lists (the embedded default and tests).
@@ -164,7 +170,5 @@ export type InventoryInput = typeof Inventory.Encoded
  * @category layers
  * @since 0.2.0
  */
-export const layerDecoded = (
-  inventory: InventoryInput
-): Layer.Layer<DeviceDirectory | RegionDirectory, Schema.SchemaError> =>
+export const layerDecoded = (inventory: InventoryInput): Layer.Layer<DeviceDirectory | RegionDirectory, Schema.SchemaError> =>
   Layer.unwrap(Effect.map(Schema.decodeUnknownEffect(Inventory)(inventory), layerStatic))

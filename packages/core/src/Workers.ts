@@ -15,7 +15,7 @@ import { reconcileOnce } from "./Reconciler.ts"
 import { randomToken } from "./internal/randomToken.ts"
 
 const loop = <E, R>(name: string, body: Effect.Effect<unknown, E, R>, intervalMs: (busy: boolean) => number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     while (true) {
       // Failures and defects alike are logged; the loop goes on.
       const result = yield* Effect.result(Effect.sandbox(body))
@@ -33,15 +33,18 @@ const loop = <E, R>(name: string, body: Effect.Effect<unknown, E, R>, intervalMs
  * @since 0.1.0
  */
 export const run = (options: { readonly consumer?: string } = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const settings = yield* EngineConfig
     const consumer = options.consumer ?? `worker-${randomToken(8)}`
-    yield* Effect.all([
-      loop("outbox relay", relayOnce(), (busy) => (busy ? 0 : settings.relayIntervalMs)),
-      loop("job runner", runContinuously({ consumer }), () => 100),
-      loop("expiry sweep", sweepOnce(), (busy) => (busy ? 0 : settings.sweepIntervalMs)),
-      loop("reconciler", reconcileOnce(), () => settings.reconcileIntervalMs)
-    ], { concurrency: "unbounded", discard: true })
+    yield* Effect.all(
+      [
+        loop("outbox relay", relayOnce(), (busy) => (busy ? 0 : settings.relayIntervalMs)),
+        loop("job runner", runContinuously({ consumer }), () => 100),
+        loop("expiry sweep", sweepOnce(), (busy) => (busy ? 0 : settings.sweepIntervalMs)),
+        loop("reconciler", reconcileOnce(), () => settings.reconcileIntervalMs)
+      ],
+      { concurrency: "unbounded", discard: true }
+    )
   })
 
 /**

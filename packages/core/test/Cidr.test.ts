@@ -29,15 +29,14 @@ const maskOf = (family: 4 | 6, prefix: number): bigint => {
 }
 const groupsOf = (value: bigint): Array<number> =>
   Array.from({ length: 8 }, (_, index) => Number((value >> BigInt(112 - index * 16)) & 0xffffn))
-const v4Text = (value: bigint): string =>
-  [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join(".")
+const v4Text = (value: bigint): string => [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join(".")
 
 /** RFC 5952 §4: lower case, no leading zeros, the longest run (≥ 2) of zero groups as "::", first on ties. */
 const rfc5952 = (value: bigint): string => {
   const groups = groupsOf(value)
   let bestStart = -1
   let bestLength = 0
-  for (let start = 0; start < 8;) {
+  for (let start = 0; start < 8; ) {
     if (groups[start] !== 0) {
       start++
       continue
@@ -77,10 +76,12 @@ const permissive: Cidr.CidrPolicy = { minPrefixV4: 0, minPrefixV6: 0, allowAnySo
 // ---------------------------------------------------------------------------------------
 
 /** IPv6 values whose groups are often zero, so "::" placement and ties get exercised. */
-const v6Value = fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff })), {
-  minLength: 8,
-  maxLength: 8
-}).map((groups) => groups.reduce((value, group) => (value << 16n) | BigInt(group), 0n))
+const v6Value = fc
+  .array(fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff })), {
+    minLength: 8,
+    maxLength: 8
+  })
+  .map((groups) => groups.reduce((value, group) => (value << 16n) | BigInt(group), 0n))
 const v4Value = fc.bigInt({ min: 0n, max: (1n << 32n) - 1n })
 
 const networkArb: fc.Arbitrary<RefNetwork> = fc.oneof(
@@ -103,20 +104,20 @@ const v6Spelling = (value: bigint): fc.Arbitrary<string> => {
   for (let start = 0; start < 8; start++) {
     for (let end = start + 1; end <= 8 && groups[end - 1] === 0; end++) zeroRuns.push([start, end])
   }
-  return fc.tuple(
-    fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
-    fc.boolean(),
-    zeroRuns.length === 0 ? fc.constant(undefined) : fc.option(fc.constantFrom(...zeroRuns), { nil: undefined })
-  ).map(([padding, upper, run]) => {
-    const text = groups.map((group, index) => {
-      const hex = group.toString(16)
-      return "0".repeat(Math.min(padding[index] ?? 0, 4 - hex.length)) + hex
+  return fc
+    .tuple(
+      fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
+      fc.boolean(),
+      zeroRuns.length === 0 ? fc.constant(undefined) : fc.option(fc.constantFrom(...zeroRuns), { nil: undefined })
+    )
+    .map(([padding, upper, run]) => {
+      const text = groups.map((group, index) => {
+        const hex = group.toString(16)
+        return "0".repeat(Math.min(padding[index] ?? 0, 4 - hex.length)) + hex
+      })
+      const joined = run === undefined ? text.join(":") : `${text.slice(0, run[0]).join(":")}::${text.slice(run[1]).join(":")}`
+      return upper ? joined.toUpperCase() : joined
     })
-    const joined = run === undefined
-      ? text.join(":")
-      : `${text.slice(0, run[0]).join(":")}::${text.slice(run[1]).join(":")}`
-    return upper ? joined.toUpperCase() : joined
-  })
 }
 
 const spellingArb = (network: RefNetwork): fc.Arbitrary<string> => {
@@ -246,7 +247,7 @@ describe("Cidr.parse examples", () => {
   })
 
   it.effect("parse fails with a typed InvalidCidr carrying the input", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const parsed = yield* Cidr.parse("192.0.2.0/24")
       assert.strictEqual(parsed.cidr, "192.0.2.0/24")
       const error = yield* Effect.flip(Cidr.parse("192.0.2.1/24"))
@@ -254,12 +255,13 @@ describe("Cidr.parse examples", () => {
       assert.strictEqual(error._tag, "InvalidCidr")
       assert.strictEqual(error.input, "192.0.2.1/24")
       assert.include(error.message, "did you mean 192.0.2.0/24?")
-    }))
+    })
+  )
 })
 
 describe("Cidr schemas", () => {
   it.effect("CidrSchema canonicalises user input under the default policy", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       assert.strictEqual(yield* Schema.decodeUnknownEffect(Cidr.CidrSchema)("2001:DB8::/48"), "2001:db8::/48")
       assert.strictEqual(yield* Schema.decodeUnknownEffect(Cidr.CidrSchema)("198.51.100.7"), "198.51.100.7/32")
       const anySource = yield* Effect.flip(Schema.decodeUnknownEffect(Cidr.CidrSchema)("0.0.0.0/0"))
@@ -268,10 +270,11 @@ describe("Cidr schemas", () => {
       assert.strictEqual(notString._tag, "SchemaError")
       const value = yield* Schema.decodeUnknownEffect(Cidr.CidrSchema)("10.1.0.0/16")
       assert.strictEqual(yield* Schema.encodeEffect(Cidr.CidrSchema)(value), "10.1.0.0/16")
-    }))
+    })
+  )
 
   it.effect("makeCidrSchema applies its policy; the stored Cidr schema accepts only canonical text", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const open = Cidr.makeCidrSchema(permissive)
       assert.strictEqual(yield* Schema.decodeUnknownEffect(open)("0.0.0.0/0"), "0.0.0.0/0")
       assert.strictEqual(yield* Schema.decodeUnknownEffect(Cidr.Cidr)("0.0.0.0/0"), "0.0.0.0/0")
@@ -282,7 +285,8 @@ describe("Cidr schemas", () => {
       assert.include(bare.message, "canonical")
       const hostBits = yield* Effect.flip(Schema.decodeUnknownEffect(Cidr.Cidr)("10.0.0.1/8"))
       assert.include(hostBits.message, "host bits")
-    }))
+    })
+  )
 })
 
 describe("Cidr addresses and contains", () => {

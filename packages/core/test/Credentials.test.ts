@@ -18,8 +18,8 @@ import * as Credentials from "../src/Credentials.ts"
 // ---------------------------------------------------------------------------------------
 
 const lanczos = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7
 ]
 const logGamma = (z: number): number => {
   const x = z - 1
@@ -58,8 +58,7 @@ const upperRegularizedGamma = (a: number, x: number): number => {
   }
   return prefactor * h
 }
-const chiSquarePValue = (statistic: number, degreesOfFreedom: number) =>
-  upperRegularizedGamma(degreesOfFreedom / 2, statistic / 2)
+const chiSquarePValue = (statistic: number, degreesOfFreedom: number) => upperRegularizedGamma(degreesOfFreedom / 2, statistic / 2)
 
 /** Pearson's statistic of observed counts against equal expected counts. */
 const chiSquareUniform = (counts: ReadonlyArray<number>): number => {
@@ -128,7 +127,7 @@ describe("Credentials constants", () => {
       // POSIX shell: not a metacharacter, quote, glob, expansion or whitespace
       assert.notInclude("|&;<>()$`\\\"' \t\n*?[]#~=%!{},^", character)
       // RouterOS CLI: not a quote, escape, variable, help, separator or comment character
-      assert.notInclude("\"\\$?;# []{}", character)
+      assert.notInclude('"\\$?;# []{}', character)
     }
     assert.strictEqual(Credentials.usernamePrefix, "ta-")
   })
@@ -155,15 +154,23 @@ describe("Credentials generation", () => {
     const username = Credentials.generateUsername()
     const password = Redacted.value(Credentials.generatePassword())
     const mutate = (text: string) =>
-      fc.oneof(
-        fc.nat({ max: text.length - 1 }).map((at) => text.slice(0, at) + text.slice(at + 1)),
-        fc.tuple(fc.nat({ max: text.length }), fc.constantFrom(..."aZ0_-")).map(([at, c]) => text.slice(0, at) + c + text.slice(at)),
-        fc.tuple(fc.nat({ max: text.length - 1 }), fc.constantFrom(..." $\"\\;?é\u0000\n-._")).map(([at, c]) =>
-          text.slice(0, at) + c + text.slice(at + 1)
+      fc
+        .oneof(
+          fc.nat({ max: text.length - 1 }).map((at) => text.slice(0, at) + text.slice(at + 1)),
+          fc.tuple(fc.nat({ max: text.length }), fc.constantFrom(..."aZ0_-")).map(([at, c]) => text.slice(0, at) + c + text.slice(at)),
+          fc
+            .tuple(fc.nat({ max: text.length - 1 }), fc.constantFrom(...' $"\\;?é\u0000\n-._'))
+            .map(([at, c]) => text.slice(0, at) + c + text.slice(at + 1))
         )
-      ).filter((changed) => changed !== text)
-    fc.assert(fc.property(mutate(username), (bad) => assert.isFalse(Credentials.isValidUsername(bad), bad)), { numRuns: 2_000 })
-    fc.assert(fc.property(mutate(password), (bad) => assert.isFalse(Credentials.isValidPassword(bad))), { numRuns: 2_000 })
+        .filter((changed) => changed !== text)
+    fc.assert(
+      fc.property(mutate(username), (bad) => assert.isFalse(Credentials.isValidUsername(bad), bad)),
+      { numRuns: 2_000 }
+    )
+    fc.assert(
+      fc.property(mutate(password), (bad) => assert.isFalse(Credentials.isValidPassword(bad))),
+      { numRuns: 2_000 }
+    )
     fc.assert(
       fc.property(fc.string({ maxLength: 30 }), (text) => {
         if (Credentials.isValidUsername(text)) assert.match(text, /^ta-[a-z0-9]{12}$/)
@@ -199,7 +206,9 @@ describe("Credentials generation", () => {
   it("passwords use the alphabet uniformly, overall and at each position (chi-square, reject below p = 2e-7)", () => {
     const passwords = Array.from({ length: passwordsNeeded }, () => Redacted.value(Credentials.generatePassword()))
     const verdict = uniformity(passwords, Credentials.passwordAlphabet)
-    console.log(`chi-square over ${passwordsNeeded * 24} characters: p(overall)=${verdict.overall.toExponential(3)} p(by position)=${verdict.byPosition.toExponential(3)}`)
+    console.log(
+      `chi-square over ${passwordsNeeded * 24} characters: p(overall)=${verdict.overall.toExponential(3)} p(by position)=${verdict.byPosition.toExponential(3)}`
+    )
     assert.isAbove(verdict.overall, rejectBelow)
     assert.isAbove(verdict.byPosition, rejectBelow)
   })
@@ -212,9 +221,8 @@ describe("Credentials generation", () => {
   })
 
   it("usernames use [a-z0-9] uniformly (chi-square, reject below p = 2e-7)", () => {
-    const randomParts = Array.from(
-      { length: Math.ceil(sampleCharacters / 12) },
-      () => Credentials.generateUsername().slice(Credentials.usernamePrefix.length)
+    const randomParts = Array.from({ length: Math.ceil(sampleCharacters / 12) }, () =>
+      Credentials.generateUsername().slice(Credentials.usernamePrefix.length)
     )
     const verdict = uniformity(randomParts, "abcdefghijklmnopqrstuvwxyz0123456789")
     assert.isAbove(verdict.overall, rejectBelow)
@@ -257,14 +265,17 @@ describe("Credentials secrecy and issue", () => {
 
   it("ssh grants get an ssh command, winbox grants a host:port ([v6]:port) address", () => {
     const ssh = Credentials.issue({ username, password, host: "gw-1.Example.net", port: 40_022, accessType: "ssh" })
-    assert.deepStrictEqual({ ...ssh, password: null }, {
-      username,
-      password: null,
-      host: "gw-1.example.net",
-      port: 40_022,
-      sshCommand: `ssh -p 40022 ${username}@gw-1.example.net`,
-      winboxAddress: null
-    })
+    assert.deepStrictEqual(
+      { ...ssh, password: null },
+      {
+        username,
+        password: null,
+        host: "gw-1.example.net",
+        port: 40_022,
+        sshCommand: `ssh -p 40022 ${username}@gw-1.example.net`,
+        winboxAddress: null
+      }
+    )
     const sshV6 = Credentials.issue({ username, password, host: "2001:DB8::10", port: 40_022, accessType: "ssh" })
     assert.strictEqual(sshV6.sshCommand, `ssh -p 40022 ${username}@2001:db8::10`)
     const winbox = Credentials.issue({ username, password, host: "203.0.113.10", port: 48_291, accessType: "winbox" })

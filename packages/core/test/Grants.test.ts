@@ -15,12 +15,23 @@ import { runOnce } from "../src/JobRunner.ts"
 import * as MemoryDeviceGateway from "../src/testing/MemoryDeviceGateway.ts"
 import * as MemoryRegionalGateway from "../src/testing/MemoryRegionalGateway.ts"
 import { relayOnce } from "../src/OutboxRelay.ts"
-import * as Policy from "../src/Policy.ts"
+import type * as Policy from "../src/Policy.ts"
 import { PolicyDenied } from "../src/Policy.ts"
 import type { Device, Region } from "../src/Topology.ts"
 
-const region: Region = { id: "eu" as RegionId, endpointHost: "access.example.net", portRange: { from: 30000, to: 30002 }, tunnelAddress: "10.8.0.1" }
-const device: Device = { id: "router-1" as DeviceId, regionId: region.id, tunnelAddress: "10.8.0.2", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" }
+const region: Region = {
+  id: "eu" as RegionId,
+  endpointHost: "access.example.net",
+  portRange: { from: 30000, to: 30002 },
+  tunnelAddress: "10.8.0.1"
+}
+const device: Device = {
+  id: "router-1" as DeviceId,
+  regionId: region.id,
+  tunnelAddress: "10.8.0.2",
+  ports: { ssh: 22, winbox: 8291, api: 8728 },
+  mode: "push"
+}
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const viewer: Policy.Actor = { id: "victor" as ActorId, roles: ["viewer"] }
 
@@ -33,14 +44,14 @@ const TestLayer = Engine.layer({
 
 const request = { deviceId: "router-1", accessType: "ssh", permission: "read-only", source: "198.51.100.7", ttlSeconds: 3600 }
 
-const drain = Effect.gen(function*() {
+const drain = Effect.gen(function* () {
   yield* relayOnce()
   while ((yield* runOnce({ consumer: "test", max: 16 })) > 0) yield* relayOnce()
 }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
 
 describe("Grants", () => {
   it.effect("grant returns credentials once and provisions both targets", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const result: GrantResult = yield* grants.grant(admin, request)
       assert.strictEqual(result.grant.state, "pending")
@@ -56,10 +67,11 @@ describe("Grants", () => {
       assert.isTrue(active.progress.natOpen && active.progress.deviceReady)
       const store = yield* GrantStore
       assert.isTrue((yield* store.readDeviceSecret(result.grant.id))._tag === "None", "device copy wiped after confirmation")
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("revoke removes both artifacts, confirms by listing, and frees the port", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const { grant } = yield* grants.grant(admin, request)
       yield* drain
@@ -73,10 +85,11 @@ describe("Grants", () => {
       assert.deepStrictEqual(yield* store.heldPorts(region.id, 0), [])
       const again = yield* grants.revoke(admin, grant.id)
       assert.strictEqual(again.state, "revoked", "revoke is idempotent")
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("bad input is refused whole and writes nothing", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const store = yield* GrantStore
       const cases: ReadonlyArray<[unknown, string | null]> = [
@@ -98,20 +111,22 @@ describe("Grants", () => {
       }
       assert.strictEqual((yield* store.list({})).length, 0)
       assert.strictEqual((yield* store.takeOutbox({ limit: 10, republishAfterMs: 0 })).length, 0)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("the source defaults to the caller's address", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const { source: _source, ...withoutSource } = request
       const result = yield* grants.grant(admin, withoutSource, { callerAddress: "2001:db8::7" })
       assert.strictEqual(result.grant.source, "2001:db8::7/128")
       const missing = yield* Effect.flip(grants.grant(admin, withoutSource))
       assert.instanceOf(missing, InvalidRequest)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("a full range fails with PortsExhausted; a freed port is reused", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const first = yield* grants.grant(admin, request)
       yield* grants.grant(admin, request)
@@ -122,10 +137,11 @@ describe("Grants", () => {
       yield* drain
       const again = yield* grants.grant(admin, request)
       assert.strictEqual(again.grant.endpoint.port, first.grant.endpoint.port)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("idempotency keys replay the same grant and refuse another body", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const first = yield* grants.grant(admin, request, { idempotencyKey: "k1" })
       const replay = yield* grants.grant(admin, request, { idempotencyKey: "k1" })
@@ -134,10 +150,11 @@ describe("Grants", () => {
       assert.strictEqual(replay.grant.id, first.grant.id)
       const conflict = yield* Effect.flip(grants.grant(admin, { ...request, permission: "full" }, { idempotencyKey: "k1" }))
       assert.instanceOf(conflict, IdempotencyConflict)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("the role policy limits viewers to read-only access and their own grants", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const denied = yield* Effect.flip(grants.grant(viewer, { ...request, permission: "full" }))
       assert.instanceOf(denied, PolicyDenied)
@@ -146,11 +163,15 @@ describe("Grants", () => {
       assert.strictEqual((yield* grants.get(viewer, own.grant.id)).id, own.grant.id)
       assert.instanceOf(yield* Effect.flip(grants.revoke(viewer, other.grant.id)), PolicyDenied)
       const visible = yield* grants.list(viewer, {})
-      assert.deepStrictEqual(visible.map((grant) => grant.id), [own.grant.id])
-    }).pipe(Effect.provide(TestLayer)))
+      assert.deepStrictEqual(
+        visible.map((grant) => grant.id),
+        [own.grant.id]
+      )
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("no secret ever enters the queue", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const result = yield* grants.grant(admin, request)
       const password = Redacted.value(result.credentials!.password)
@@ -162,10 +183,11 @@ describe("Grants", () => {
       yield* queue.publish(entries.map((entry) => entry.job))
       const deliveries = yield* queue.poll({ consumer: "x", max: 10 })
       for (const delivery of deliveries) assert.notInclude(JSON.stringify(delivery.job), password)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("port-forward grants open a forward on the device instead of a user", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const result = yield* grants.grant(admin, {
         ...request,
@@ -179,5 +201,6 @@ describe("Grants", () => {
       yield* grants.revoke(admin, result.grant.id)
       yield* drain
       assert.strictEqual((yield* grants.get(admin, result.grant.id)).state, "revoked")
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 })

@@ -32,7 +32,7 @@ const plan = (grant: Grant, now: number) => ({
 
 describe("MemoryGrantStore on the TestClock", () => {
   it.effect("expiry follows the store clock exactly: live before expiresAt, claimable at expiresAt", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const grant = (yield* store.insert(newGrant(grantAt({ expiresAt: 10 * minute })))).grant
       yield* TestClock.setTime(10 * minute - 1)
@@ -41,23 +41,34 @@ describe("MemoryGrantStore on the TestClock", () => {
       yield* TestClock.adjust(1)
       assert.isTrue(Option.isNone(yield* store.withLiveGrant(grant.id, Effect.succeed)))
       const claimed = yield* store.claimExpired({ limit: 10, plan })
-      assert.deepStrictEqual(claimed.map((claimedGrant) => [claimedGrant.id, claimedGrant.revokeRequestedAt]), [[grant.id, 10 * minute]])
+      assert.deepStrictEqual(
+        claimed.map((claimedGrant) => [claimedGrant.id, claimedGrant.revokeRequestedAt]),
+        [[grant.id, 10 * minute]]
+      )
       assert.deepStrictEqual(yield* store.claimExpired({ limit: 10, plan }), [])
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("claimExpired takes the oldest expiries first, up to the limit", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const late = (yield* store.insert(newGrant(grantAt({ expiresAt: 3 * minute })))).grant
       const early = (yield* store.insert(newGrant(grantAt({ expiresAt: 1 * minute })))).grant
       const middle = (yield* store.insert(newGrant(grantAt({ expiresAt: 2 * minute })))).grant
       yield* TestClock.setTime(5 * minute)
-      assert.deepStrictEqual((yield* store.claimExpired({ limit: 2, plan })).map((grant) => grant.id), [early.id, middle.id])
-      assert.deepStrictEqual((yield* store.claimExpired({ limit: 2, plan })).map((grant) => grant.id), [late.id])
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+      assert.deepStrictEqual(
+        (yield* store.claimExpired({ limit: 2, plan })).map((grant) => grant.id),
+        [early.id, middle.id]
+      )
+      assert.deepStrictEqual(
+        (yield* store.claimExpired({ limit: 2, plan })).map((grant) => grant.id),
+        [late.id]
+      )
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("idempotency keys are kept for 24 hours, then forgotten", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const key = Option.some({ actor: "alice" as never, key: "k-1", fingerprint: "f" })
       const original = yield* store.insert(newGrant(grantAt(), { idempotency: key }))
@@ -68,10 +79,11 @@ describe("MemoryGrantStore on the TestClock", () => {
       const fresh = yield* store.insert(newGrant(grantAt(), { idempotency: key }))
       assert.strictEqual(fresh._tag, "Inserted")
       assert.notStrictEqual(fresh.grant.id, original.grant.id)
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("republication starts strictly after republishAfterMs; markPublished restarts the wait", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       yield* store.insert(newGrant(grantAt()))
       const taken = yield* store.takeOutbox({ limit: 10, republishAfterMs: 1_000 })
@@ -83,11 +95,15 @@ describe("MemoryGrantStore on the TestClock", () => {
       assert.deepStrictEqual(yield* store.takeOutbox({ limit: 10, republishAfterMs: 1_000 }), [])
       yield* TestClock.setTime(2_001)
       const again = yield* store.takeOutbox({ limit: 10, republishAfterMs: 1_000 })
-      assert.deepStrictEqual(again.map((entry) => entry.publications), [1, 1])
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+      assert.deepStrictEqual(
+        again.map((entry) => entry.publications),
+        [1, 1]
+      )
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("the port cool-down ends exactly cooldownMs after revokedAt", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const inserted = (yield* store.insert(newGrant(grantAt()))).grant
       const revoking = yield* store.update({
@@ -107,10 +123,11 @@ describe("MemoryGrantStore on the TestClock", () => {
       assert.deepStrictEqual(yield* store.heldPorts(inserted.regionId, 1_000), [inserted.endpoint.port])
       yield* TestClock.setTime(6_000)
       assert.deepStrictEqual(yield* store.heldPorts(inserted.regionId, 1_000), [])
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("stats: the oldest outbox age is measured on the store clock, 0 when the outbox is empty", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       assert.deepStrictEqual(yield* store.stats, {
         grantsByState: { pending: 0, active: 0, revoking: 0, revoked: 0 },
@@ -127,12 +144,13 @@ describe("MemoryGrantStore on the TestClock", () => {
       const taken = yield* store.takeOutbox({ limit: 10, republishAfterMs: 0 })
       yield* store.completeJobs(taken.map((entry) => entry.job.id))
       assert.strictEqual((yield* store.stats).oldestOutboxAgeMs, 0)
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 })
 
 describe("MemoryGrantStore specifics", () => {
   it.effect("refuses values that fail their schema, non-pending inserts and duplicate ids, writing nothing", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const badPort = yield* Effect.flip(store.insert(newGrant(makeTestGrant({ endpoint: { host: "h", port: 70_000 } }))))
       assert.deepStrictEqual([badPort._tag, badPort._tag === "StoreError" && badPort.reason], ["StoreError", "Corrupt"])
@@ -143,19 +161,22 @@ describe("MemoryGrantStore specifics", () => {
       const grant = (yield* store.insert(newGrant(makeTestGrant()))).grant
       const duplicate = yield* Effect.flip(store.insert(newGrant(makeTestGrant({ id: grant.id }))))
       assert.strictEqual(duplicate._tag, "StoreError")
-      const badJob = yield* Effect.flip(store.update({
-        grantId: grant.id,
-        expectedGeneration: 1,
-        patch: { state: "active" },
-        jobs: (next) => [{ ...removalJobs(next, 0)[0]!, target: "nowhere" }]
-      }))
+      const badJob = yield* Effect.flip(
+        store.update({
+          grantId: grant.id,
+          expectedGeneration: 1,
+          patch: { state: "active" },
+          jobs: (next) => [{ ...removalJobs(next, 0)[0]!, target: "nowhere" }]
+        })
+      )
       assert.strictEqual(badJob._tag, "StoreError")
       assert.deepStrictEqual(yield* store.get(grant.id), Option.some(grant))
       assert.strictEqual((yield* store.stats).outboxPending, 2)
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("returned grants are frozen: callers cannot change the store's copy", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const grant = (yield* store.insert(newGrant(makeTestGrant()))).grant
       assert.isTrue(Object.isFrozen(grant) && Object.isFrozen(grant.progress) && Object.isFrozen(grant.endpoint))
@@ -163,12 +184,13 @@ describe("MemoryGrantStore specifics", () => {
         ;(grant.progress as { natOpen: boolean }).natOpen = true
       })
       assert.isFalse(Option.getOrThrow(yield* store.get(grant.id)).progress.natOpen)
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("the device secret is held sealed, bound to its grant and device", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const local = MemoryGrantStore.testKit()
-      yield* Effect.gen(function*() {
+      yield* Effect.gen(function* () {
         const store = yield* GrantStore
         const grant = (yield* store.insert(
           newGrant(makeTestGrant(), { deviceSecret: Option.some(Redacted.make("Sup3rSecretPassw0rdValue")) })
@@ -179,10 +201,11 @@ describe("MemoryGrantStore specifics", () => {
         assert.match(sealed ?? "", /^v1\.ephemeral\./)
         assert.notInclude(yield* local.dump, "Sup3rSecretPassw0rdValue")
       }).pipe(Effect.provide(local.layer))
-    }))
+    })
+  )
 
   it.effect("an interrupted `use` releases the grant's lock", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const grant = (yield* store.insert(newGrant(makeTestGrant({ createdAt: 0, expiresAt: 10 * minute })))).grant
       const holder = yield* Effect.forkChild(store.withLiveGrant(grant.id, () => Effect.never))
@@ -190,13 +213,15 @@ describe("MemoryGrantStore specifics", () => {
       yield* Fiber.interrupt(holder)
       const updated = yield* store.update({ grantId: grant.id, expectedGeneration: 1, patch: { state: "active" }, jobs: () => [] })
       assert.strictEqual(updated.state, "active")
-    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral)))
+    }).pipe(Effect.provide(MemoryGrantStore.layerEphemeral))
+  )
 
   it.effect("make needs only a SecretBox", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* MemoryGrantStore.make
       assert.deepStrictEqual(yield* store.list({}), [])
-    }).pipe(Effect.provide(SecretBox.layerEphemeral)))
+    }).pipe(Effect.provide(SecretBox.layerEphemeral))
+  )
 })
 
 type RaceOperation =
@@ -220,7 +245,7 @@ const raceOperation: fc.Arbitrary<RaceOperation> = fc.oneof(
  * the changes that succeeded.
  */
 const race = (operations: ReadonlyArray<RaceOperation>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const store = yield* GrantStore
     const grants: Array<Grant> = []
     for (let index = 0; index < 4; index++) {
@@ -238,46 +263,53 @@ const race = (operations: ReadonlyArray<RaceOperation>) =>
       switch (operation.kind) {
         case "use": {
           const grant = grants[operation.grant]!
-          return Effect.asVoid(store.withLiveGrant(grant.id, () =>
-            Effect.gen(function*() {
-              assert.isFalse(inUse.has(grant.id), "two holders of one grant lock")
-              inUse.add(grant.id)
-              yield* pause(operation.yields)
-              inUse.delete(grant.id)
-            })))
+          return Effect.asVoid(
+            store.withLiveGrant(grant.id, () =>
+              Effect.gen(function* () {
+                assert.isFalse(inUse.has(grant.id), "two holders of one grant lock")
+                inUse.add(grant.id)
+                yield* pause(operation.yields)
+                inUse.delete(grant.id)
+              })
+            )
+          )
         }
         case "update": {
           const grant = grants[operation.grant]!
-          return Effect.gen(function*() {
+          return Effect.gen(function* () {
             const current = Option.getOrThrow(yield* store.get(grant.id))
             yield* pause(operation.yields)
-            const result = yield* Effect.result(store.update({
-              grantId: grant.id,
-              expectedGeneration: current.generation,
-              patch: { progress: { provisionAttempts: current.progress.provisionAttempts + 1 } },
-              jobs: () => {
-                assert.isFalse(inUse.has(grant.id), "an update landed while `use` held the grant")
-                count(changes, grant.id)
-                count(updates, grant.id)
-                return []
-              }
-            }))
+            const result = yield* Effect.result(
+              store.update({
+                grantId: grant.id,
+                expectedGeneration: current.generation,
+                patch: { progress: { provisionAttempts: current.progress.provisionAttempts + 1 } },
+                jobs: () => {
+                  assert.isFalse(inUse.has(grant.id), "an update landed while `use` held the grant")
+                  count(changes, grant.id)
+                  count(updates, grant.id)
+                  return []
+                }
+              })
+            )
             if (result._tag === "Failure") assert.strictEqual(result.failure._tag, "GenerationConflict")
           })
         }
         case "claim":
-          return Effect.asVoid(Effect.andThen(
-            pause(operation.yields),
-            store.claimExpired({
-              limit: 10,
-              plan: (grant, now) => {
-                assert.isFalse(inUse.has(grant.id), "claimed a grant while `use` held it")
-                count(changes, grant.id)
-                count(claims, grant.id)
-                return plan(grant, now)
-              }
-            })
-          ))
+          return Effect.asVoid(
+            Effect.andThen(
+              pause(operation.yields),
+              store.claimExpired({
+                limit: 10,
+                plan: (grant, now) => {
+                  assert.isFalse(inUse.has(grant.id), "claimed a grant while `use` held it")
+                  count(changes, grant.id)
+                  count(claims, grant.id)
+                  return plan(grant, now)
+                }
+              })
+            )
+          )
         case "tick":
           return Effect.andThen(pause(operation.yields), TestClock.adjust(10 * minute))
       }
@@ -300,5 +332,6 @@ describe("MemoryGrantStore under concurrency", () => {
         ),
         { numRuns: 200 }
       )
-    ))
+    )
+  )
 })

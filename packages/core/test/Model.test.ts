@@ -25,7 +25,9 @@ describe("model: the tests can fail", () => {
   const expectCounterexample = async (label: string, options: ModelTest.ModelOptions) => {
     const report = await ModelTest.check({ numRuns: 5000, ...options })
     assert.isTrue(report.failed, `${label}: fast-check should find a counterexample`)
-    console.log(`${label}: counterexample after ${report.numRuns} runs (seed ${report.seed}, path ${report.counterexamplePath}):\n  ${String(report.errorInstance).split("\n").slice(0, 3).join("\n  ")}`)
+    console.log(
+      `${label}: counterexample after ${report.numRuns} runs (seed ${report.seed}, path ${report.counterexamplePath}):\n  ${String(report.errorInstance).split("\n").slice(0, 3).join("\n  ")}`
+    )
   }
 
   it("without fencing a paused worker acts after a revoke", { timeout: 10 * 60_000 }, async () => {
@@ -36,7 +38,9 @@ describe("model: the tests can fail", () => {
     await expectCounterexample("non-idempotent remove", { idempotentRemove: false, reconciler: false })
   })
 
-  it("a device gateway that opens forwards enabled (no forward fence) lets a late open forward traffic for a revoked grant", { timeout: 10 * 60_000 }, async () => {
+  it("a device gateway that opens forwards enabled (no forward fence) lets a late open forward traffic for a revoked grant", {
+    timeout: 10 * 60_000
+  }, async () => {
     await expectCounterexample("forward opened enabled", {
       device: async (devices) => {
         const { control, gateway } = await Effect.runPromise(MemoryDeviceGateway.make())

@@ -19,7 +19,11 @@ describe("PortPool", () => {
         fc.array(fc.tuple(fc.boolean(), fc.nat()), { maxLength: 300 }),
         (size, held, operations) => {
           const from = 30000
-          const pool = PortPool.of(from, from + size - 1, held.map((offset) => from + offset))
+          const pool = PortPool.of(
+            from,
+            from + size - 1,
+            held.map((offset) => from + offset)
+          )
           const model = new Set<number>()
           for (let port = from; port < from + size; port++) if (!held.includes(port - from)) model.add(port)
           for (const [take, value] of operations) {
@@ -44,7 +48,7 @@ describe("PortAllocator", () => {
   const TestLayer = PortAllocatorModule.layer.pipe(Layer.provideMerge(MemoryGrantStore.layerEphemeral))
 
   it.effect("finds the last free port of a 99 % full range in one attempt per free candidate", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* GrantStore
       const allocator = yield* PortAllocator
       const region = testRegion({ portRange: { from: 40000, to: 40999 } })
@@ -59,12 +63,14 @@ describe("PortAllocator", () => {
       for (let index = 0; index < free.size; index++) {
         const port = yield* allocator.allocate(region, (candidate) => {
           attempts++
-          return store.insert({
-            grant: makeTestGrant({ regionId: region.id, endpoint: { host: "h", port: candidate } }),
-            deviceSecret: Option.none(),
-            jobs: () => [],
-            idempotency: Option.none()
-          }).pipe(Effect.as(candidate))
+          return store
+            .insert({
+              grant: makeTestGrant({ regionId: region.id, endpoint: { host: "h", port: candidate } }),
+              deviceSecret: Option.none(),
+              jobs: () => [],
+              idempotency: Option.none()
+            })
+            .pipe(Effect.as(candidate))
         })
         got.add(port)
       }
@@ -72,5 +78,6 @@ describe("PortAllocator", () => {
       assert.strictEqual(attempts, free.size, "no candidate was a held port")
       const error = yield* Effect.flip(allocator.allocate(region, (candidate) => Effect.succeed(candidate)))
       assert.instanceOf(error, PortsExhausted)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 })

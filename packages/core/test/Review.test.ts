@@ -78,7 +78,7 @@ interface HarnessOptions {
 
 /** The engine on in-memory targets, with both gateways' control services. */
 const harness = (options: HarnessOptions = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const regional = yield* MemoryRegionalGateway.make()
     const devices = yield* MemoryDeviceGateway.make()
     const wrapped = options.device === undefined ? devices.gateway : options.device(devices.gateway)
@@ -98,12 +98,9 @@ const harness = (options: HarnessOptions = {}) =>
 type Env = Engine.Services | MemoryRegionalGatewayControl | MemoryDeviceGatewayControl
 
 /** Runs `body` against a fresh harness on a manual clock. */
-const scenario = <A, E>(
-  body: (clock: ManualClock.ManualClock) => Effect.Effect<A, E, Env>,
-  options: HarnessOptions = {}
-) => {
+const scenario = <A, E>(body: (clock: ManualClock.ManualClock) => Effect.Effect<A, E, Env>, options: HarnessOptions = {}) => {
   const clock = ManualClock.make(start)
-  return Effect.gen(function*() {
+  return Effect.gen(function* () {
     const layer = yield* harness(options)
     return yield* body(clock).pipe(Effect.provide(layer))
   }).pipe(
@@ -116,7 +113,7 @@ const scenario = <A, E>(
 
 /** Relay + run every due job, then move the clock past the retry delays; `rounds` times. */
 const drain = (clock: ManualClock.ManualClock, rounds = 8) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let round = 0; round < rounds; round++) {
       yield* relayOnce()
       while ((yield* runOnce({ consumer: "review", max: 16 })) > 0) yield* relayOnce()
@@ -124,8 +121,7 @@ const drain = (clock: ManualClock.ManualClock, rounds = 8) =>
     }
   })
 
-const load = (grantId: GrantId) =>
-  GrantStore.use((store) => store.get(grantId)).pipe(Effect.map((found) => Option.getOrThrow(found)))
+const load = (grantId: GrantId) => GrantStore.use((store) => store.get(grantId)).pipe(Effect.map((found) => Option.getOrThrow(found)))
 
 const userOf = (grant: Grant) =>
   MemoryDeviceGatewayControl.use((control) => control.users(grant.deviceId)).pipe(
@@ -145,7 +141,7 @@ const makeHold = () => {
       return Deferred.succeed(state.reached, undefined).pipe(Effect.andThen(Deferred.await(state.release)), Effect.andThen(call))
     })
   const during = <A, E, R, B, E2, R2>(reconcile: Effect.Effect<A, E, R>, meanwhile: Effect.Effect<B, E2, R2>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       state.armed = true
       const fiber = yield* Effect.forkChild(reconcile)
       yield* Deferred.await(state.reached)
@@ -158,7 +154,7 @@ const makeHold = () => {
 
 /** Grants and provisions one grant (to run while the reconciler's listing is held). */
 const provisionOne = (clock: ManualClock.ManualClock) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { grant } = yield* (yield* Grants).grant(admin, request)
     yield* drain(clock, 1)
     assert.strictEqual((yield* load(grant.id)).state, "active")
@@ -179,12 +175,15 @@ describe("review: demonstrated problems", () => {
       ...inner,
       inventory: (target) => hold(inner.inventory(target))
     })
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        const [, grant] = yield* during(reconcileDevice(device), provisionOne(clock))
-        assert.strictEqual((yield* load(grant.id)).state, "active")
-        assert.isDefined(yield* userOf(grant), "the reconciler removed the user of a live, active grant")
-      }), { device: wrap })
+    return scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          const [, grant] = yield* during(reconcileDevice(device), provisionOne(clock))
+          assert.strictEqual((yield* load(grant.id)).state, "active")
+          assert.isDefined(yield* userOf(grant), "the reconciler removed the user of a live, active grant")
+        }),
+      { device: wrap }
+    )
   })
 
   // FINDING 2 (medium, availability): userCreate wipes the device's copy of the password
@@ -199,7 +198,7 @@ describe("review: demonstrated problems", () => {
     const faults = { failDeviceReady: 0 }
     const store = Layer.effect(
       GrantStore,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const inner = yield* MemoryGrantStore.make
         return GrantStore.of({
           ...inner,
@@ -214,15 +213,18 @@ describe("review: demonstrated problems", () => {
         })
       })
     ).pipe(Layer.provide(SecretBox.layerEphemeral))
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        faults.failDeviceReady = 1
-        const { grant } = yield* (yield* Grants).grant(admin, request)
-        yield* drain(clock, 4)
-        const final = yield* load(grant.id)
-        assert.strictEqual(final.revokeReason, null, `revoked as ${final.revokeReason} after one store hiccup`)
-        assert.strictEqual(final.state, "active")
-      }), { store })
+    return scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          faults.failDeviceReady = 1
+          const { grant } = yield* (yield* Grants).grant(admin, request)
+          yield* drain(clock, 4)
+          const final = yield* load(grant.id)
+          assert.strictEqual(final.revokeReason, null, `revoked as ${final.revokeReason} after one store hiccup`)
+          assert.strictEqual(final.state, "active")
+        }),
+      { store }
+    )
   })
 
   // FINDING 3 (medium): forceRevoke frees the port at once, but after it the removal jobs are
@@ -234,28 +236,32 @@ describe("review: demonstrated problems", () => {
   // and an open refused because the port is held by a non-live grant is retryable (or the
   // executor closes the stale occupant first).
   it.effect("forceRevoke: the next grant on the freed port is provisioned", () =>
-    scenario((clock) =>
-      Effect.gen(function*() {
-        const grants = yield* Grants
-        const regional = yield* MemoryRegionalGatewayControl
-        const devices = yield* MemoryDeviceGatewayControl
-        const first = yield* grants.grant(admin, request)
-        yield* drain(clock, 1)
-        assert.strictEqual((yield* load(first.grant.id)).state, "active")
-        yield* regional.setOffline(region.id, true)
-        yield* devices.setOffline(device.id, true)
-        yield* grants.revoke(admin, first.grant.id)
-        yield* drain(clock, 2)
-        yield* grants.forceRevoke(admin, first.grant.id, "targets unreachable")
-        yield* regional.setOffline(region.id, false)
-        yield* devices.setOffline(device.id, false)
-        const second = yield* grants.grant(admin, request)
-        assert.strictEqual(second.grant.endpoint.port, first.grant.endpoint.port, "precondition: the freed port is reused")
-        yield* drain(clock, 8)
-        const final = yield* load(second.grant.id)
-        assert.strictEqual(final.revokeReason, null, `second grant revoked as ${final.revokeReason}`)
-        assert.strictEqual(final.state, "active")
-      }), { region: { ...region, portRange: { from: 30000, to: 30000 } } }))
+    scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          const grants = yield* Grants
+          const regional = yield* MemoryRegionalGatewayControl
+          const devices = yield* MemoryDeviceGatewayControl
+          const first = yield* grants.grant(admin, request)
+          yield* drain(clock, 1)
+          assert.strictEqual((yield* load(first.grant.id)).state, "active")
+          yield* regional.setOffline(region.id, true)
+          yield* devices.setOffline(device.id, true)
+          yield* grants.revoke(admin, first.grant.id)
+          yield* drain(clock, 2)
+          yield* grants.forceRevoke(admin, first.grant.id, "targets unreachable")
+          yield* regional.setOffline(region.id, false)
+          yield* devices.setOffline(device.id, false)
+          const second = yield* grants.grant(admin, request)
+          assert.strictEqual(second.grant.endpoint.port, first.grant.endpoint.port, "precondition: the freed port is reused")
+          yield* drain(clock, 8)
+          const final = yield* load(second.grant.id)
+          assert.strictEqual(final.revokeReason, null, `second grant revoked as ${final.revokeReason}`)
+          assert.strictEqual(final.state, "active")
+        }),
+      { region: { ...region, portRange: { from: 30000, to: 30000 } } }
+    )
+  )
 
   // FINDING 4 (medium): the regional fence assumes the server's recorded revision never
   // exceeds the store's region revision. When it does (the embedded in-memory store restarted
@@ -268,7 +274,7 @@ describe("review: demonstrated problems", () => {
   // advance the region's revision past it (needs a GrantStore operation), then retries.
   it.effect("regional fence: a server revision ahead of the store does not wedge the region", () =>
     scenario((clock) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const gateway = yield* RegionalGateway
         // The server remembers a revision from before the store lost its state.
         yield* gateway.close(region, { grantId: "ga_previous" as GrantId, publicPort: 30009 }, 1_000)
@@ -277,7 +283,9 @@ describe("review: demonstrated problems", () => {
         const final = yield* load(grant.id)
         assert.strictEqual(final.revokeReason, null, `revoked as ${final.revokeReason}`)
         assert.strictEqual(final.state, "active")
-      })))
+      })
+    )
+  )
 })
 
 describe("review: Engine.layer settings", () => {
@@ -293,7 +301,7 @@ describe("review: Engine.layer settings", () => {
   // Correct: the settings given to `Facade.layer` are the ones in force at run time
   // (`Layer.provideMerge` the EngineConfig layer and add `EngineConfig` to `Services`).
   it.effect("a maxTtlMs lowered through Engine.layer is enforced", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sdk = yield* harness({ settings: { maxTtlMs: 60 * 60_000 } })
       const result = yield* Grants.use((grants) => grants.grant(admin, { ...request, ttlSeconds: 2 * 3600 })).pipe(
         Effect.flip,
@@ -301,17 +309,22 @@ describe("review: Engine.layer settings", () => {
         Effect.option
       )
       assert.isTrue(Option.isSome(result) && result.value instanceof InvalidRequest, "a 2 h grant was accepted under a 1 h maxTtlMs")
-    }))
+    })
+  )
 
   it.effect("the settings given to Engine.layer are in force at run time", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sdk = yield* harness({ settings: { provisionAttempts: 6, stuckAfterAttempts: 4 } })
-      const inForce = yield* Effect.provide(Effect.gen(function*() {
-        return yield* EngineConfig.EngineConfig
-      }), sdk)
+      const inForce = yield* Effect.provide(
+        Effect.gen(function* () {
+          return yield* EngineConfig.EngineConfig
+        }),
+        sdk
+      )
       assert.strictEqual(inForce.provisionAttempts, 6)
       assert.strictEqual(inForce.stuckAfterAttempts, 4)
-    }))
+    })
+  )
 })
 
 /**
@@ -326,44 +339,51 @@ const makeRevokeBetween = () => {
     Effect.suspend(() => {
       if (hook.fired) return Effect.void
       hook.fired = true
-      return Effect.forkDetach(Grants.use((grants) => grants.revoke(admin, grantId)).pipe(
-        Effect.provide(revokeContext.current!)
-      )).pipe(Effect.andThen(Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true })))
+      return Effect.forkDetach(Grants.use((grants) => grants.revoke(admin, grantId)).pipe(Effect.provide(revokeContext.current!))).pipe(
+        Effect.andThen(Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true }))
+      )
     })
   return { revokeContext, revokeOnce }
 }
 
 describe("review: subtle behaviour verified correct", () => {
-  it.effect("a nat.open paused between its check and its action, resumed after the revoke's close, is refused by the region revision", () => {
-    const reached = Deferred.makeUnsafe<void>()
-    const gate = Deferred.makeUnsafe<void>()
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        const grants = yield* Grants
-        const regional = yield* MemoryRegionalGatewayControl
-        const { grant } = yield* grants.grant(admin, request)
-        const open = jobFor("nat.open", grant, clock.now())
-        const paused = yield* Effect.forkChild(
-          execute(open).pipe(
-            Effect.provideService(ExecutorFaults, {
-              fencing: true,
-              idempotentRemove: true,
-              beforeAct: () => Deferred.succeed(reached, undefined).pipe(Effect.andThen(Deferred.await(gate)))
-            })
+  it.effect(
+    "a nat.open paused between its check and its action, resumed after the revoke's close, is refused by the region revision",
+    () => {
+      const reached = Deferred.makeUnsafe<void>()
+      const gate = Deferred.makeUnsafe<void>()
+      return scenario((clock) =>
+        Effect.gen(function* () {
+          const grants = yield* Grants
+          const regional = yield* MemoryRegionalGatewayControl
+          const { grant } = yield* grants.grant(admin, request)
+          const open = jobFor("nat.open", grant, clock.now())
+          const paused = yield* Effect.forkChild(
+            execute(open).pipe(
+              Effect.provideService(ExecutorFaults, {
+                fencing: true,
+                idempotentRemove: true,
+                beforeAct: () => Deferred.succeed(reached, undefined).pipe(Effect.andThen(Deferred.await(gate)))
+              })
+            )
           )
-        )
-        yield* Deferred.await(reached)
-        yield* grants.revoke(admin, grant.id)
-        yield* drain(clock, 3)
-        assert.strictEqual((yield* load(grant.id)).state, "revoked")
-        yield* Deferred.succeed(gate, undefined)
-        const outcome = yield* Fiber.join(paused)
-        assert.strictEqual(outcome._tag, "Done")
-        assert.isFalse((yield* regional.paths(region.id)).some((path) => path.grantId === grant.id), "no path landed")
-        const opens = (yield* regional.history).filter((change) => change.op === "open" && change.grantId === grant.id)
-        assert.deepStrictEqual(opens, [], "no open was applied for the revoked grant")
-      }))
-  })
+          yield* Deferred.await(reached)
+          yield* grants.revoke(admin, grant.id)
+          yield* drain(clock, 3)
+          assert.strictEqual((yield* load(grant.id)).state, "revoked")
+          yield* Deferred.succeed(gate, undefined)
+          const outcome = yield* Fiber.join(paused)
+          assert.strictEqual(outcome._tag, "Done")
+          assert.isFalse(
+            (yield* regional.paths(region.id)).some((path) => path.grantId === grant.id),
+            "no path landed"
+          )
+          const opens = (yield* regional.history).filter((change) => change.op === "open" && change.grantId === grant.id)
+          assert.deepStrictEqual(opens, [], "no open was applied for the revoked grant")
+        })
+      )
+    }
+  )
 
   it.effect("a revoke that lands between the disabled create and the enable leaves the user disabled, then removed", () => {
     const { revokeContext, revokeOnce } = makeRevokeBetween()
@@ -371,20 +391,23 @@ describe("review: subtle behaviour verified correct", () => {
       ...inner,
       createUser: (target, spec) => inner.createUser(target, spec).pipe(Effect.tap(() => revokeOnce(spec.grantId)))
     })
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        const grants = yield* Grants
-        revokeContext.current = Layer.succeed(Grants, grants)
-        const devices = yield* MemoryDeviceGatewayControl
-        const { grant } = yield* grants.grant(admin, request)
-        yield* drain(clock, 1)
-        const enables = (yield* devices.history).filter((change) => change.op === "user.enable" && change.username === grant.username)
-        assert.deepStrictEqual(enables, [], "the enable was never applied")
-        yield* drain(clock, 3)
-        const final = yield* load(grant.id)
-        assert.strictEqual(final.state, "revoked")
-        assert.isUndefined(yield* userOf(grant))
-      }), { device: wrap })
+    return scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          const grants = yield* Grants
+          revokeContext.current = Layer.succeed(Grants, grants)
+          const devices = yield* MemoryDeviceGatewayControl
+          const { grant } = yield* grants.grant(admin, request)
+          yield* drain(clock, 1)
+          const enables = (yield* devices.history).filter((change) => change.op === "user.enable" && change.username === grant.username)
+          assert.deepStrictEqual(enables, [], "the enable was never applied")
+          yield* drain(clock, 3)
+          const final = yield* load(grant.id)
+          assert.strictEqual(final.state, "revoked")
+          assert.isUndefined(yield* userOf(grant))
+        }),
+      { device: wrap }
+    )
   })
 
   it.effect("forwards: a revoke that lands between the disabled open and the enable leaves the forward disabled, then closed", () => {
@@ -393,20 +416,23 @@ describe("review: subtle behaviour verified correct", () => {
       ...inner,
       openForward: (target, forward) => inner.openForward(target, forward).pipe(Effect.tap(() => revokeOnce(forward.grantId)))
     })
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        const grants = yield* Grants
-        revokeContext.current = Layer.succeed(Grants, grants)
-        const devices = yield* MemoryDeviceGatewayControl
-        const { grant } = yield* grants.grant(admin, forwardRequest)
-        yield* drain(clock, 1)
-        const changes = (yield* devices.history).filter((change) => change.grantId === grant.id).map((change) => change.op)
-        assert.include(changes, "forward.open")
-        assert.notInclude(changes, "forward.enable", "the enable was never applied")
-        yield* drain(clock, 3)
-        assert.strictEqual((yield* load(grant.id)).state, "revoked")
-        assert.deepStrictEqual(yield* devices.forwards(device.id), [])
-      }), { device: wrap })
+    return scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          const grants = yield* Grants
+          revokeContext.current = Layer.succeed(Grants, grants)
+          const devices = yield* MemoryDeviceGatewayControl
+          const { grant } = yield* grants.grant(admin, forwardRequest)
+          yield* drain(clock, 1)
+          const changes = (yield* devices.history).filter((change) => change.grantId === grant.id).map((change) => change.op)
+          assert.include(changes, "forward.open")
+          assert.notInclude(changes, "forward.enable", "the enable was never applied")
+          yield* drain(clock, 3)
+          assert.strictEqual((yield* load(grant.id)).state, "revoked")
+          assert.deepStrictEqual(yield* devices.forwards(device.id), [])
+        }),
+      { device: wrap }
+    )
   })
 
   it.effect("forwards: an open delayed in the network that lands after the revoke stays disabled and is reconciled away", () => {
@@ -420,21 +446,27 @@ describe("review: subtle behaviour verified correct", () => {
           return Effect.fail(new DeviceGatewayError({ reason: "Timeout", message: "no answer in time", target: target.id }))
         })
     })
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        const grants = yield* Grants
-        const devices = yield* MemoryDeviceGatewayControl
-        const { grant } = yield* grants.grant(admin, forwardRequest)
-        yield* relayOnce()
-        yield* runOnce({ consumer: "review", max: 16 })
-        yield* grants.revoke(admin, grant.id)
-        yield* drain(clock, 3)
-        assert.strictEqual((yield* load(grant.id)).state, "revoked")
-        for (const landing of held) yield* Effect.ignore(landing)
-        assert.deepStrictEqual((yield* devices.forwards(device.id)).map((forward) => [forward.grantId, forward.disabled]), [[grant.id, true]])
-        yield* reconcileDevice(device)
-        assert.deepStrictEqual(yield* devices.forwards(device.id), [])
-      }), { device: wrap })
+    return scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          const grants = yield* Grants
+          const devices = yield* MemoryDeviceGatewayControl
+          const { grant } = yield* grants.grant(admin, forwardRequest)
+          yield* relayOnce()
+          yield* runOnce({ consumer: "review", max: 16 })
+          yield* grants.revoke(admin, grant.id)
+          yield* drain(clock, 3)
+          assert.strictEqual((yield* load(grant.id)).state, "revoked")
+          for (const landing of held) yield* Effect.ignore(landing)
+          assert.deepStrictEqual(
+            (yield* devices.forwards(device.id)).map((forward) => [forward.grantId, forward.disabled]),
+            [[grant.id, true]]
+          )
+          yield* reconcileDevice(device)
+          assert.deepStrictEqual(yield* devices.forwards(device.id), [])
+        }),
+      { device: wrap }
+    )
   })
 
   // The regional counterpart of finding 1 is safe: the reconciler's close carries the
@@ -446,12 +478,18 @@ describe("review: subtle behaviour verified correct", () => {
       ...inner,
       list: (target) => hold(inner.list(target))
     })
-    return scenario((clock) =>
-      Effect.gen(function*() {
-        const [report, grant] = yield* during(reconcileRegion(region), provisionOne(clock))
-        assert.strictEqual(report.closed, 0)
-        const paths = yield* (yield* MemoryRegionalGatewayControl).paths(region.id)
-        assert.isTrue(paths.some((path) => path.grantId === grant.id), "the live grant's path stays")
-      }), { regional: wrap })
+    return scenario(
+      (clock) =>
+        Effect.gen(function* () {
+          const [report, grant] = yield* during(reconcileRegion(region), provisionOne(clock))
+          assert.strictEqual(report.closed, 0)
+          const paths = yield* (yield* MemoryRegionalGatewayControl).paths(region.id)
+          assert.isTrue(
+            paths.some((path) => path.grantId === grant.id),
+            "the live grant's path stays"
+          )
+        }),
+      { regional: wrap }
+    )
   })
 })

@@ -25,8 +25,19 @@ import { reconcileOnce } from "../src/Reconciler.ts"
 import { RegionalGateway } from "../src/RegionalGateway.ts"
 import type { Device, Region } from "../src/Topology.ts"
 
-const region: Region = { id: "eu" as RegionId, endpointHost: "access.example.net", portRange: { from: 30000, to: 30099 }, tunnelAddress: "10.8.0.1" }
-const device: Device = { id: "router-1" as DeviceId, regionId: region.id, tunnelAddress: "10.8.0.2", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" }
+const region: Region = {
+  id: "eu" as RegionId,
+  endpointHost: "access.example.net",
+  portRange: { from: 30000, to: 30099 },
+  tunnelAddress: "10.8.0.1"
+}
+const device: Device = {
+  id: "router-1" as DeviceId,
+  regionId: region.id,
+  tunnelAddress: "10.8.0.2",
+  ports: { ssh: 22, winbox: 8291, api: 8728 },
+  mode: "push"
+}
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const request = { deviceId: "router-1", accessType: "ssh", permission: "full", source: "198.51.100.0/24", ttlSeconds: 3600 }
 
@@ -44,7 +55,7 @@ const TestLayer = Engine.layer({
 
 /** Relay + run jobs + advance the test clock, `rounds` times. */
 const drain = (rounds = 10) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let round = 0; round < rounds; round++) {
       yield* relayOnce()
       while ((yield* runOnce({ consumer: "test", max: 16 })) > 0) yield* relayOnce()
@@ -52,12 +63,11 @@ const drain = (rounds = 10) =>
     }
   })
 
-const state = (grantId: GrantId) =>
-  GrantStore.use((store) => store.get(grantId)).pipe(Effect.map((found) => Option.getOrThrow(found)))
+const state = (grantId: GrantId) => GrantStore.use((store) => store.get(grantId)).pipe(Effect.map((found) => Option.getOrThrow(found)))
 
 describe("saga failure paths", () => {
   it.effect("a device that rejects the user: provisioning fails, the grant is compensated to revoked(failed)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const control = yield* MemoryDeviceGatewayControl
       yield* control.failNext(device.id, 1, "Rejected")
       const { grant } = yield* (yield* Grants).grant(admin, request)
@@ -66,13 +76,17 @@ describe("saga failure paths", () => {
       assert.strictEqual(final.state, "revoked")
       assert.strictEqual(final.revokeReason, "failed")
       const paths = yield* (yield* MemoryRegionalGatewayControl).paths(region.id)
-      assert.isFalse(paths.some((path) => path.grantId === grant.id), "the NAT path was removed too")
+      assert.isFalse(
+        paths.some((path) => path.grantId === grant.id),
+        "the NAT path was removed too"
+      )
       const events = yield* (yield* AuditLog).list({ grantId: grant.id })
       assert.isTrue(events.some((event) => event.action === "grant.provision-failed"))
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("a revoke that keeps failing is flagged revokeStuck, retried, and completes when the device returns", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const control = yield* MemoryDeviceGatewayControl
       const { grant } = yield* grants.grant(admin, request)
@@ -92,10 +106,11 @@ describe("saga failure paths", () => {
       yield* TestClock.adjust("10 minutes")
       yield* drain(5)
       assert.strictEqual((yield* state(grant.id)).state, "revoked")
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("forceRevoke: only for revoking grants, audited", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const control = yield* MemoryDeviceGatewayControl
       const { grant } = yield* grants.grant(admin, request)
@@ -109,10 +124,11 @@ describe("saga failure paths", () => {
       assert.strictEqual(forced.revokeReason, "forced")
       const events = yield* (yield* AuditLog).list({ grantId: grant.id })
       assert.isTrue(events.some((event) => event.action === "grant.force-revoke" && event.details.note === "device decommissioned"))
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("expiry: the sweep revokes expired grants as expired; nothing remains", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const { grant } = yield* grants.grant(admin, { ...request, ttlSeconds: 120 })
       yield* drain(1)
@@ -126,10 +142,11 @@ describe("saga failure paths", () => {
       assert.strictEqual((yield* state(grant.id)).state, "revoked")
       const users = yield* (yield* MemoryDeviceGatewayControl).users(device.id)
       assert.strictEqual(users.length, 0)
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 
   it.effect("the reconciler removes orphans, re-opens a lost path, and finishes a revoke whose jobs were lost", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const grants = yield* Grants
       const regional = yield* RegionalGateway
       const deviceGateway = yield* DeviceGateway
@@ -137,8 +154,26 @@ describe("saga failure paths", () => {
       yield* drain(1)
       const { revision } = yield* (yield* GrantStore).regionSnapshot(region.id)
       // Orphans: a path and a user for grants the store does not know.
-      yield* regional.open(region, { grantId: "ga_orphan" as GrantId, regionId: region.id, publicPort: 30098, source: "198.51.100.0/24", target: { address: device.tunnelAddress, port: 22 }, stopAt: Date.now() + 3_600_000 }, revision)
-      yield* deviceGateway.createUser(device, { grantId: "ga_orphan" as GrantId, username: "ta-orphan0000", password: Redacted.make("x"), permission: "full", allowedAddress: region.tunnelAddress, expiresAt: Date.now() + 3_600_000 })
+      yield* regional.open(
+        region,
+        {
+          grantId: "ga_orphan" as GrantId,
+          regionId: region.id,
+          publicPort: 30098,
+          source: "198.51.100.0/24",
+          target: { address: device.tunnelAddress, port: 22 },
+          stopAt: Date.now() + 3_600_000
+        },
+        revision
+      )
+      yield* deviceGateway.createUser(device, {
+        grantId: "ga_orphan" as GrantId,
+        username: "ta-orphan0000",
+        password: Redacted.make("x"),
+        permission: "full",
+        allowedAddress: region.tunnelAddress,
+        expiresAt: Date.now() + 3_600_000
+      })
       // A lost path of a live grant (e.g. the server rebooted).
       yield* regional.close(region, { grantId: grant.id, publicPort: grant.endpoint.port }, revision)
       const report = yield* reconcileOnce()
@@ -152,7 +187,8 @@ describe("saga failure paths", () => {
       const second = yield* reconcileOnce()
       assert.strictEqual(second.confirmedGone, 2)
       assert.strictEqual((yield* state(other.grant.id)).state, "revoked")
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(TestLayer))
+  )
 })
 
 describe("facade", () => {
@@ -168,7 +204,14 @@ describe("facade", () => {
       })
       try {
         await sdk.start()
-        const result = await sdk.grant({ actor: admin, deviceId: "router-1", accessType: "winbox", permission: "read-only", callerAddress: "192.0.2.5", ttlSeconds: 600 })
+        const result = await sdk.grant({
+          actor: admin,
+          deviceId: "router-1",
+          accessType: "winbox",
+          permission: "read-only",
+          callerAddress: "192.0.2.5",
+          ttlSeconds: 600
+        })
         assert.strictEqual(result.grant.source, "192.0.2.5/32")
         assert.strictEqual(Facade.revealPassword(result.credentials!).length, 24)
         const waitFor = async (wanted: string) => {
@@ -181,51 +224,60 @@ describe("facade", () => {
         await waitFor("active")
         await sdk.revoke(admin, result.grant.id)
         await waitFor("revoked")
-        const error = await sdk.grant({ actor: admin, deviceId: "router-1", accessType: "ssh", permission: "full", source: "0.0.0.0/0", ttlSeconds: 600 }).catch((caught: unknown) => caught)
+        const error = await sdk
+          .grant({ actor: admin, deviceId: "router-1", accessType: "ssh", permission: "full", source: "0.0.0.0/0", ttlSeconds: 600 })
+          .catch((caught: unknown) => caught)
         assert.instanceOf(error, InvalidRequest)
         assert.strictEqual((await sdk.stats()).grantsByState.revoked, 1)
         assert.isAtLeast((await sdk.audit({ grantId: result.grant.id })).length, 2)
       } finally {
         await sdk.dispose()
       }
-    }))
+    })
+  )
 
-  it.live("a slow device delays only its own jobs (no head-of-line blocking across targets)", () =>
-    Effect.promise(async () => {
-      const slow: Device = { ...device, id: "router-slow" as DeviceId, tunnelAddress: "10.8.0.3" }
-      const slowLayer = Layer.effect(
-        DeviceGateway,
-        Effect.gen(function*() {
-          const inner = yield* DeviceGateway
-          return DeviceGateway.of({
-            ...inner,
-            createUser: (target, spec) =>
-              target.id === slow.id ? Effect.sleep("4 seconds").pipe(Effect.andThen(inner.createUser(target, spec))) : inner.createUser(target, spec)
+  it.live(
+    "a slow device delays only its own jobs (no head-of-line blocking across targets)",
+    () =>
+      Effect.promise(async () => {
+        const slow: Device = { ...device, id: "router-slow" as DeviceId, tunnelAddress: "10.8.0.3" }
+        const slowLayer = Layer.effect(
+          DeviceGateway,
+          Effect.gen(function* () {
+            const inner = yield* DeviceGateway
+            return DeviceGateway.of({
+              ...inner,
+              createUser: (target, spec) =>
+                target.id === slow.id
+                  ? Effect.sleep("4 seconds").pipe(Effect.andThen(inner.createUser(target, spec)))
+                  : inner.createUser(target, spec)
+            })
           })
+        ).pipe(Layer.provide(MemoryDeviceGateway.layer))
+        const sdk = Facade.createTransientAccess({
+          regional: MemoryRegionalGateway.layer,
+          device: slowLayer,
+          devices: [device, slow],
+          regions: [region],
+          settings: { relayIntervalMs: 10 }
         })
-      ).pipe(Layer.provide(MemoryDeviceGateway.layer))
-      const sdk = Facade.createTransientAccess({
-        regional: MemoryRegionalGateway.layer,
-        device: slowLayer,
-        devices: [device, slow],
-        regions: [region],
-        settings: { relayIntervalMs: 10 }
-      })
-      try {
-        await sdk.start()
-        const base = { actor: admin, accessType: "ssh" as const, permission: "full" as const, source: "198.51.100.0/24", ttlSeconds: 600 }
-        const slowGrant = await sdk.grant({ ...base, deviceId: slow.id })
-        await new Promise((resolve) => setTimeout(resolve, 300))
-        const fastGrant = await sdk.grant({ ...base, deviceId: device.id })
-        let fastActive = false
-        for (let attempt = 0; attempt < 60 && !fastActive; attempt++) {
-          fastActive = (await sdk.get(admin, fastGrant.grant.id)).state === "active"
-          if (!fastActive) await new Promise((resolve) => setTimeout(resolve, 25))
+        try {
+          await sdk.start()
+          const base = { actor: admin, accessType: "ssh" as const, permission: "full" as const, source: "198.51.100.0/24", ttlSeconds: 600 }
+          const slowGrant = await sdk.grant({ ...base, deviceId: slow.id })
+          await new Promise((resolve) => setTimeout(resolve, 300))
+          const fastGrant = await sdk.grant({ ...base, deviceId: device.id })
+          let fastActive = false
+          for (let attempt = 0; attempt < 60 && !fastActive; attempt++) {
+            fastActive = (await sdk.get(admin, fastGrant.grant.id)).state === "active"
+            if (!fastActive) await new Promise((resolve) => setTimeout(resolve, 25))
+          }
+          assert.isTrue(fastActive, "the fast device's grant became active while the slow device was still busy")
+          assert.strictEqual((await sdk.get(admin, slowGrant.grant.id)).state, "pending")
+        } finally {
+          await sdk.dispose()
         }
-        assert.isTrue(fastActive, "the fast device's grant became active while the slow device was still busy")
-        assert.strictEqual((await sdk.get(admin, slowGrant.grant.id)).state, "pending")
-      } finally {
-        await sdk.dispose()
-      }
-    }), { timeout: 20_000 })
+      }),
+    { timeout: 20_000 }
+  )
 })

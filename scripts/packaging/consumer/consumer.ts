@@ -17,7 +17,13 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 
 const admin = { id: "alice", roles: ["admin"] }
-const device = { id: "router-1", regionId: "eu-1", tunnelAddress: "10.8.0.2", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" as const }
+const device = {
+  id: "router-1",
+  regionId: "eu-1",
+  tunnelAddress: "10.8.0.2",
+  ports: { ssh: 22, winbox: 8291, api: 8728 },
+  mode: "push" as const
+}
 const region = { id: "eu-1", endpointHost: "eu-1.example.net", portRange: { from: 40000, to: 40099 }, tunnelAddress: "10.8.0.1" }
 
 const check = (condition: boolean, message: string): void => {
@@ -64,7 +70,7 @@ const main = async (): Promise<void> => {
 
   // An error made by /testing code is an instance of the main entry's class: one copy of core.
   const failure = await Effect.runPromise(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { control, gateway } = yield* MemoryDeviceGateway.make()
       yield* control.setOffline(device.id as Parameters<typeof control.setOffline>[0], true)
       return yield* Effect.flip(gateway.removeUser(device as Parameters<typeof gateway.removeUser>[0], "ta-nobody"))
@@ -81,7 +87,10 @@ const main = async (): Promise<void> => {
     ApiTransport.layer({ credentials: () => ({ user: "transient-access", password: Redacted.make("secret") }) }),
     PullGateway.layer({})
   ]
-  check(layers.every((layer) => Layer.isLayer(layer)), "every adapter layer is a Layer")
+  check(
+    layers.every((layer) => Layer.isLayer(layer)),
+    "every adapter layer is a Layer"
+  )
   console.log(JSON.stringify({ ok: true, grant: "active then revoked", instanceofAcrossEntries: true, layers: layers.length }))
 }
 

@@ -55,7 +55,9 @@ const stateLabel = (grant) =>
 const accessLabel = (grant) =>
   grant.kind === "port-forward" && grant.forward
     ? `Forward → ${grant.forward.address.includes(":") ? `[${grant.forward.address}]` : grant.forward.address}:${grant.forward.port}`
-    : grant.accessType === "ssh" ? "SSH" : "WinBox"
+    : grant.accessType === "ssh"
+      ? "SSH"
+      : "WinBox"
 
 const renderGrants = () => {
   const active = state.grants.filter((grant) => grant.state === "pending" || grant.state === "active")
@@ -92,17 +94,19 @@ const renderGrants = () => {
     activeRows.push(row)
   }
   $("active-rows").replaceChildren(...activeRows)
-  $("recent-rows").replaceChildren(...recent.map((grant) => {
-    const row = document.createElement("tr")
-    row.append(
-      cell(grant.username, "mono"),
-      cell(accessLabel(grant)),
-      cell(stateLabel(grant)),
-      cell(grant.revokeReason ?? ""),
-      cell(grant.revokedAt ? new Date(grant.revokedAt).toLocaleTimeString() : "")
-    )
-    return row
-  }))
+  $("recent-rows").replaceChildren(
+    ...recent.map((grant) => {
+      const row = document.createElement("tr")
+      row.append(
+        cell(grant.username, "mono"),
+        cell(accessLabel(grant)),
+        cell(stateLabel(grant)),
+        cell(grant.revokeReason ?? ""),
+        cell(grant.revokedAt ? new Date(grant.revokedAt).toLocaleTimeString() : "")
+      )
+      return row
+    })
+  )
 }
 
 const tick = () => {
@@ -146,17 +150,21 @@ const showSite = async (site) => {
   for (const link of document.querySelectorAll("#site-list button")) {
     link.setAttribute("aria-current", String(link.dataset.siteId === site.id))
   }
-  $("device-rows").replaceChildren(...site.devices.map((device) => {
-    const row = document.createElement("tr")
-    row.append(cell(device.name ?? device.id), cell(device.id, "mono"), cell(device.regionId), cell(device.mode))
-    return row
-  }))
-  $("device-select").replaceChildren(...site.devices.map((device) => {
-    const option = document.createElement("option")
-    option.value = device.id
-    option.textContent = device.name ?? device.id
-    return option
-  }))
+  $("device-rows").replaceChildren(
+    ...site.devices.map((device) => {
+      const row = document.createElement("tr")
+      row.append(cell(device.name ?? device.id), cell(device.id, "mono"), cell(device.regionId), cell(device.mode))
+      return row
+    })
+  )
+  $("device-select").replaceChildren(
+    ...site.devices.map((device) => {
+      const option = document.createElement("option")
+      option.value = device.id
+      option.textContent = device.name ?? device.id
+      return option
+    })
+  )
   state.deviceId = site.devices[0]?.id ?? null
   $("credentials").hidden = true
   selectTab("access")
@@ -164,16 +172,18 @@ const showSite = async (site) => {
 }
 
 const renderSites = () => {
-  $("site-list").replaceChildren(...state.sites.map((site) => {
-    const item = document.createElement("li")
-    const button = document.createElement("button")
-    button.type = "button"
-    button.dataset.siteId = site.id
-    button.textContent = site.name
-    button.addEventListener("click", () => showSite(site))
-    item.append(button)
-    return item
-  }))
+  $("site-list").replaceChildren(
+    ...state.sites.map((site) => {
+      const item = document.createElement("li")
+      const button = document.createElement("button")
+      button.type = "button"
+      button.dataset.siteId = site.id
+      button.textContent = site.name
+      button.addEventListener("click", () => showSite(site))
+      item.append(button)
+      return item
+    })
+  )
 }
 
 const widePrefix = (source) => {
@@ -187,9 +197,8 @@ const widePrefix = (source) => {
 const checkSource = () => {
   const value = $("source").value
   const prefix = widePrefix(value)
-  $("source-warning").textContent = prefix === null
-    ? ""
-    : `Warning: /${prefix} is a wide range — everyone in it can reach the login prompt. Prefer your own address.`
+  $("source-warning").textContent =
+    prefix === null ? "" : `Warning: /${prefix} is a wide range — everyone in it can reach the login prompt. Prefer your own address.`
 }
 
 const openAdd = () => {
@@ -222,7 +231,11 @@ const credentialEntries = (result) => {
   const credentials = result.credentials
   if (credentials === null) {
     const { endpoint, forward } = result.grant
-    return [["Endpoint", endpoint.host], ["Port", String(endpoint.port)], ["Forwards to", forward ? `${forward.address}:${forward.port}` : ""]]
+    return [
+      ["Endpoint", endpoint.host],
+      ["Port", String(endpoint.port)],
+      ["Forwards to", forward ? `${forward.address}:${forward.port}` : ""]
+    ]
   }
   const entries = [
     ["Endpoint", credentials.host],
@@ -230,7 +243,8 @@ const credentialEntries = (result) => {
     ["Username", credentials.username],
     ["Password", credentials.password]
   ]
-  if (result.grant.accessType === "ssh") entries.push(["SSH command", `ssh ${credentials.username}@${credentials.host} -p ${credentials.port}`])
+  if (result.grant.accessType === "ssh")
+    entries.push(["SSH command", `ssh ${credentials.username}@${credentials.host} -p ${credentials.port}`])
   else entries.push(["WinBox address", credentials.winboxAddress])
   return entries
 }
@@ -263,9 +277,10 @@ const submitAdd = async (event) => {
   const form = new FormData($("add-form"))
   $("add-submit").disabled = true
   try {
-    const forward = form.get("kind") === "port-forward"
-      ? { kind: "port-forward", forward: { address: String(form.get("forwardAddress")).trim(), port: Number(form.get("forwardPort")) } }
-      : {}
+    const forward =
+      form.get("kind") === "port-forward"
+        ? { kind: "port-forward", forward: { address: String(form.get("forwardAddress")).trim(), port: Number(form.get("forwardPort")) } }
+        : {}
     const result = await api("POST", `/api/devices/${encodeURIComponent(state.deviceId)}/grants`, {
       accessType: form.get("accessType"),
       permission: form.get("permission"),

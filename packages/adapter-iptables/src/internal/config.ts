@@ -25,7 +25,7 @@ export const settings = Config.all({
 })
 
 /** Reads the settings; SSH without a pinned host key is a `ConfigError`, never "trust any key". */
-export const select = Effect.gen(function*() {
+export const select = Effect.gen(function* () {
   const config = yield* settings
   const prefix = config.sudo ? ["sudo", "-n"] : []
   const options = {

@@ -18,8 +18,10 @@ export const gatewayError = (
   new TargetError.RegionalGatewayError({ reason, message, target, ...(cause === undefined ? {} : { cause }) })
 
 /** Maps a runner failure to the port's reasons. */
-export const fromCommandError = (target: string) => (error: CommandError): TargetError.RegionalGatewayError =>
-  gatewayError(target, error.reason, error.message, error)
+export const fromCommandError =
+  (target: string) =>
+  (error: CommandError): TargetError.RegionalGatewayError =>
+    gatewayError(target, error.reason, error.message, error)
 
 /** First line of a program's error output, bounded, for messages. */
 export const firstLines = (text: string): string => text.trim().split("\n").slice(0, 3).join(" | ").slice(0, 400)

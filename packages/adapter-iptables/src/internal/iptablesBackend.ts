@@ -111,7 +111,7 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
   const dump = (region: Topology.Region, table: Table) =>
     runChecked(runner, [programs(region).save, "-t", table]).pipe(Effect.map((result) => parseDump(result.stdout)))
 
-  const load = Effect.fnUntraced(function*(region: Topology.Region) {
+  const load = Effect.fnUntraced(function* (region: Topology.Region) {
     const [nat, filter] = yield* Effect.all([dump(region, "nat"), dump(region, "filter")], { concurrency: 2 })
     const natMeta = parseFence(nat, names)
     const filterMeta = parseFence(filter, names)
@@ -128,16 +128,16 @@ export const make = (runner: CommandRunner["Service"], settings: IptablesSetting
     return { revision: Math.max(natMeta?.revision ?? 0, filterMeta?.revision ?? 0), paths: merged.paths, token } satisfies Snapshot
   })
 
-  const revision = Effect.fnUntraced(function*(region: Topology.Region) {
+  const revision = Effect.fnUntraced(function* (region: Topology.Region) {
     const read = (table: Table) =>
       runRaw(runner, [programs(region).list, "-t", table, "-S", names.meta]).pipe(
-        Effect.map((result) => result.exitCode === 0 ? parseMetaListing(result.stdout, names) : 0)
+        Effect.map((result) => (result.exitCode === 0 ? parseMetaListing(result.stdout, names) : 0))
       )
     const [nat, filter] = yield* Effect.all([read("nat"), read("filter")], { concurrency: 2 })
     return Math.max(nat, filter)
   })
 
-  const commit = Effect.fnUntraced(function*(region: Topology.Region, snapshot: Snapshot, change: Change, _now: number) {
+  const commit = Effect.fnUntraced(function* (region: Topology.Region, snapshot: Snapshot, change: Change, _now: number) {
     const token = snapshot.token as Token
     const nonce = yield* Random.nextIntBetween(1, 2_147_483_647)
     const revisionNow = Math.max(snapshot.revision, change.revision)

@@ -65,7 +65,7 @@ export interface TableDump {
 export const words = (line: string): ReadonlyArray<string> => {
   const out: Array<string> = []
   const pattern = /"((?:[^"\\]|\\.)*)"|(\S+)/g
-  for (const match of line.matchAll(pattern)) out.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2] ?? "")
+  for (const match of line.matchAll(pattern)) out.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : (match[2] ?? ""))
   return out
 }
 
@@ -109,8 +109,7 @@ const tags = (path: ValidPath): string =>
   `-m comment --comment "${Grant.artifactTag(path.grantId)}" -m comment --comment "ta-stop:${path.stopAt}"`
 
 /** `YYYY-MM-DDThh:mm:ss` (UTC) of the last second in which a path with `stopAt` still matches. */
-export const datestop = (stopAt: number): string =>
-  new Date((Math.ceil(stopAt / 1000) - 1) * 1000).toISOString().slice(0, 19)
+export const datestop = (stopAt: number): string => new Date((Math.ceil(stopAt / 1000) - 1) * 1000).toISOString().slice(0, 19)
 
 const fromDatestop = (text: string): number | undefined => {
   const ms = Date.parse(`${text}Z`)
@@ -119,8 +118,7 @@ const fromDatestop = (text: string): number | undefined => {
 
 const hostCidr = (address: string): string => `${address}/${address.includes(":") ? 128 : 32}`
 
-const endpoint = (address: string, port: number): string =>
-  address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`
+const endpoint = (address: string, port: number): string => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`)
 
 const parseEndpoint = (text: string): { readonly address: string; readonly port: number } | undefined => {
   const match = /^\[?([0-9a-fA-F.:]+?)\]?:(\d+)$/.exec(text)
@@ -135,8 +133,8 @@ const publicMatch = (settings: LayoutSettings, option: "-d" | "--ctorigdst"): st
   settings.publicAddress === undefined
     ? ""
     : option === "-d"
-    ? ` -d ${hostCidr(settings.publicAddress)}`
-    : ` --ctorigdst ${settings.publicAddress}`
+      ? ` -d ${hostCidr(settings.publicAddress)}`
+      : ` --ctorigdst ${settings.publicAddress}`
 
 /** The rules each table must hold besides the paths, in `iptables-save` form. */
 export const baseRules = (region: Topology.Region, settings: LayoutSettings) => {
@@ -149,9 +147,7 @@ export const baseRules = (region: Topology.Region, settings: LayoutSettings) => 
         `-A PREROUTING${publicMatch(settings, "-d")} -p tcp -m tcp --dport ${rangeText(region)} -j ${names.dnat}`,
         `-A POSTROUTING -j ${names.snat}`
       ],
-      own: settings.snat
-        ? [`-A ${names.snat} ${dnatState} -m comment --comment "${tag}" -j SNAT --to-source ${region.tunnelAddress}`]
-        : []
+      own: settings.snat ? [`-A ${names.snat} ${dnatState} -m comment --comment "${tag}" -j SNAT --to-source ${region.tunnelAddress}`] : []
     },
     filter: {
       hooks: [`-A FORWARD -j ${names.forward}`],

@@ -40,10 +40,14 @@ const baseIsCurrent = (state: TableState, region: Topology.Region, settings: Nft
   const forward = comments("forward")
   const postrouting = comments("postrouting")
   const prerouting = comments("prerouting")
-  return forward.length === 2 && forward.every((comment) => comment === tag) &&
-    postrouting.length === (settings.snat ? 1 : 0) && postrouting.every((comment) => comment === tag) &&
+  return (
+    forward.length === 2 &&
+    forward.every((comment) => comment === tag) &&
+    postrouting.length === (settings.snat ? 1 : 0) &&
+    postrouting.every((comment) => comment === tag) &&
     prerouting.length === state.prefixes.length &&
     state.prefixes.every((prefix) => prerouting.includes(`${tag}:${prefix}`))
+  )
 }
 
 /** Builds the nftables backend over a command runner. */
@@ -68,7 +72,7 @@ export const make = (runner: CommandRunner["Service"], settings: NftSettings): B
       })
     )
 
-  const load = Effect.fnUntraced(function*(region: Topology.Region) {
+  const load = Effect.fnUntraced(function* (region: Topology.Region) {
     const state = yield* list(region, "table")
     if (state === undefined) {
       const token: Token = { exists: false, rewriteBase: false, nonce: undefined, prefixes: [] }
@@ -83,10 +87,9 @@ export const make = (runner: CommandRunner["Service"], settings: NftSettings): B
     return { revision: state.revision, paths: state.paths, token } satisfies Snapshot
   })
 
-  const revision = (region: Topology.Region) =>
-    list(region, "revs").pipe(Effect.map((state) => state?.revision ?? 0))
+  const revision = (region: Topology.Region) => list(region, "revs").pipe(Effect.map((state) => state?.revision ?? 0))
 
-  const commit = Effect.fnUntraced(function*(region: Topology.Region, snapshot: Snapshot, change: Change, now: number) {
+  const commit = Effect.fnUntraced(function* (region: Topology.Region, snapshot: Snapshot, change: Change, now: number) {
     const token = snapshot.token as Token
     const nonce = yield* Random.nextIntBetween(1, 2_147_483_647)
     const revisionNow = Math.max(snapshot.revision, change.revision)
@@ -96,8 +99,8 @@ export const make = (runner: CommandRunner["Service"], settings: NftSettings): B
       ...(!token.exists
         ? baseScript(region, settings, true, [])
         : token.rewriteBase
-        ? baseScript(region, settings, false, token.prefixes)
-        : []),
+          ? baseScript(region, settings, false, token.prefixes)
+          : []),
       ...swapRevision(region, settings, token.nonce, revisionNow, nonce),
       ...change.remove.flatMap((path) => removePath(region, settings, path)),
       ...(added && needsMap ? addPrefixMap(region, settings, added.prefixLength) : []),

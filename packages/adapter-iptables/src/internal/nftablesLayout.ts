@@ -36,9 +36,9 @@ export interface NftSettings {
 }
 
 /** `ip` or `ip6`, from the region's tunnel address. */
-export const familyOf = (region: Topology.Region): "ip" | "ip6" => region.tunnelAddress.includes(":") ? "ip6" : "ip"
+export const familyOf = (region: Topology.Region): "ip" | "ip6" => (region.tunnelAddress.includes(":") ? "ip6" : "ip")
 
-const maxPrefix = (family: "ip" | "ip6") => family === "ip" ? 32 : 128
+const maxPrefix = (family: "ip" | "ip6") => (family === "ip" ? 32 : 128)
 
 /** The netmask of a prefix length, as address text. */
 export const maskText = (family: "ip" | "ip6", prefixLength: number): string => {
@@ -69,15 +69,13 @@ const base = (region: Topology.Region, settings: NftSettings) => {
 
 const prefixRule = (region: Topology.Region, settings: NftSettings, prefixLength: number): string => {
   const { family, range, tag, publicDaddr } = base(region, settings)
-  const address = prefixLength === maxPrefix(family)
-    ? `${family} saddr`
-    : `${family} saddr & ${maskText(family, prefixLength)}`
-  return `add rule ${family} ${settings.table} prerouting${publicDaddr} tcp dport ${range} dnat ${family} to ${address} . tcp dport map @dnat_${prefixLength} comment ${
-    comment(`${tag}:${prefixLength}`)
-  }`
+  const address = prefixLength === maxPrefix(family) ? `${family} saddr` : `${family} saddr & ${maskText(family, prefixLength)}`
+  return `add rule ${family} ${settings.table} prerouting${publicDaddr} tcp dport ${range} dnat ${family} to ${address} . tcp dport map @dnat_${prefixLength} comment ${comment(
+    `${tag}:${prefixLength}`
+  )}`
 }
 
-const addressType = (family: "ip" | "ip6") => family === "ip" ? "ipv4_addr" : "ipv6_addr"
+const addressType = (family: "ip" | "ip6") => (family === "ip" ? "ipv4_addr" : "ipv6_addr")
 
 /** Script that creates a prefix map and its rule. */
 export const addPrefixMap = (region: Topology.Region, settings: NftSettings, prefixLength: number): ReadonlyArray<string> => {
@@ -103,21 +101,25 @@ export const baseScript = (
   const table = `${family} ${settings.table}`
   const head = create
     ? [
-      `create table ${table}`,
-      `add set ${table} revs { type mark; }`,
-      `add set ${table} live { type inet_service; flags timeout; }`,
-      `add set ${table} paths { type inet_service . ${addressType(family)} . mark . ${addressType(family)} . inet_service; flags timeout; }`,
-      `add chain ${table} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
-      `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
-      `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`
-    ]
+        `create table ${table}`,
+        `add set ${table} revs { type mark; }`,
+        `add set ${table} live { type inet_service; flags timeout; }`,
+        `add set ${table} paths { type inet_service . ${addressType(family)} . mark . ${addressType(family)} . inet_service; flags timeout; }`,
+        `add chain ${table} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+        `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
+        `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`
+      ]
     : [`flush chain ${table} prerouting`, `flush chain ${table} forward`, `flush chain ${table} postrouting`]
   return [
     ...head,
     `add rule ${table} forward ${dnatFlows} ct original proto-dst @live accept comment ${comment(tag)}`,
     `add rule ${table} forward ${dnatFlows} reject with tcp reset comment ${comment(tag)}`,
-    ...(settings.snat ? [`add rule ${table} postrouting ${dnatFlows} snat ${family} to ${region.tunnelAddress} comment ${comment(tag)}`] : []),
-    ...prefixes.flatMap((prefixLength) => create ? addPrefixMap(region, settings, prefixLength) : [prefixRule(region, settings, prefixLength)])
+    ...(settings.snat
+      ? [`add rule ${table} postrouting ${dnatFlows} snat ${family} to ${region.tunnelAddress} comment ${comment(tag)}`]
+      : []),
+    ...prefixes.flatMap((prefixLength) =>
+      create ? addPrefixMap(region, settings, prefixLength) : [prefixRule(region, settings, prefixLength)]
+    )
   ]
 }
 
@@ -133,7 +135,13 @@ const recordKey = (path: ValidPath): string =>
  * breaks every timeout beyond 27.7 h — the record's, with its 24 h grace, after 3.8 h.
  */
 export const nftDuration = (ms: number): string => {
-  const units: ReadonlyArray<readonly [string, number]> = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]]
+  const units: ReadonlyArray<readonly [string, number]> = [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+    ["ms", 1]
+  ]
   let rest = ms
   const parts = units.flatMap(([unit, size]) => {
     const count = Math.floor(rest / size)
@@ -150,9 +158,9 @@ export const addPath = (region: Topology.Region, settings: NftSettings, path: Va
   const timeout = `timeout ${nftDuration(lifetime)}`
   const tag = comment(Grant.artifactTag(path.grantId))
   return [
-    `add element ${table} paths { ${recordKey(path)} timeout ${nftDuration(lifetime + recordGraceMs)} comment ${
-      comment(`${Grant.artifactTag(path.grantId)};stop=${path.stopAt}`)
-    } }`,
+    `add element ${table} paths { ${recordKey(path)} timeout ${nftDuration(lifetime + recordGraceMs)} comment ${comment(
+      `${Grant.artifactTag(path.grantId)};stop=${path.stopAt}`
+    )} }`,
     `add element ${table} dnat_${path.prefixLength} { ${path.network} . ${path.publicPort} ${timeout} comment ${tag} : ${path.targetAddress} . ${path.targetPort} }`,
     `add element ${table} live { ${path.publicPort} ${timeout} comment ${tag} }`
   ]
@@ -215,7 +223,11 @@ export interface TableState {
   readonly ruleComments: ReadonlyArray<{ readonly chain: string; readonly comment: string | undefined }>
 }
 
-type ElementInfo = { readonly key: ReadonlyArray<string | number>; readonly comment: string | undefined; readonly data: ReadonlyArray<string | number> }
+type ElementInfo = {
+  readonly key: ReadonlyArray<string | number>
+  readonly comment: string | undefined
+  readonly data: ReadonlyArray<string | number>
+}
 
 const flatten = (value: typeof Scalar.Type | typeof Concat.Type): ReadonlyArray<string | number> =>
   typeof value === "object" ? value.concat : [value]

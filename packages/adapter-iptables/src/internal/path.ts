@@ -151,9 +151,14 @@ export const storedPath = (fields: {
 
 /** Whether a stored path is exactly `path` (same port, source, target and stop time) and complete. */
 export const isSamePath = (stored: StoredPath, path: ValidPath): boolean =>
-  stored.dnat && stored.forward && stored.grantId === path.grantId && stored.publicPort === path.publicPort &&
-  stored.source === path.source && stored.targetAddress === path.targetAddress &&
-  stored.targetPort === path.targetPort && stored.stopAt === path.stopAt
+  stored.dnat &&
+  stored.forward &&
+  stored.grantId === path.grantId &&
+  stored.publicPort === path.publicPort &&
+  stored.source === path.source &&
+  stored.targetAddress === path.targetAddress &&
+  stored.targetPort === path.targetPort &&
+  stored.stopAt === path.stopAt
 
 /** The port-facing view of a stored path. */
 export const toNatPath = (region: Topology.Region, stored: StoredPath): RegionalGateway.NatPath => ({

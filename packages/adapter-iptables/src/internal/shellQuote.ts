@@ -29,8 +29,10 @@ export class UnquotableArgument extends Error {
  */
 export const quoteArgv = (argv: ReadonlyArray<string>): string => {
   if (argv.length === 0) throw new UnquotableArgument("empty argument vector")
-  return argv.map((argument) => {
-    if (argument.includes("\u0000")) throw new UnquotableArgument("argument contains a NUL byte")
-    return `'${argument.replaceAll("'", `'\\''`)}'`
-  }).join(" ")
+  return argv
+    .map((argument) => {
+      if (argument.includes("\u0000")) throw new UnquotableArgument("argument contains a NUL byte")
+      return `'${argument.replaceAll("'", `'\\''`)}'`
+    })
+    .join(" ")
 }

@@ -88,7 +88,7 @@ export const rawTags = async (topology: Topology, backend: "iptables" | "nftable
 }
 
 /** Tagged artifacts per open path: DNAT + forward rule, or record + DNAT + live element. */
-export const tagsPerPath = (backend: "iptables" | "nftables"): number => backend === "iptables" ? 2 : 3
+export const tagsPerPath = (backend: "iptables" | "nftables"): number => (backend === "iptables" ? 2 : 3)
 
 /** Whether the adapter created anything in the namespace. */
 export const rawHasLayout = async (topology: Topology, backend: "iptables" | "nftables"): Promise<boolean> => {

@@ -89,7 +89,11 @@ export const scenarios = (variant: Variant): void => {
       expect(listed).toEqual([path])
       assert.strictEqual(await gateway.use((g) => g.revision(region())), rev)
       const tags = await rawTags(topology, backend)
-      assert.deepStrictEqual(tags, Array.from({ length: tagsPerPath(backend) }, () => "ga_open1"), "every artifact tagged")
+      assert.deepStrictEqual(
+        tags,
+        Array.from({ length: tagsPerPath(backend) }, () => "ga_open1"),
+        "every artifact tagged"
+      )
       const held = await gateway.use((g) => Effect.flip(g.open(region(), pathOf("ga_other", 40010), next())))
       assert.strictEqual(held.reason, "Rejected")
       await gateway.use((g) => g.close(region(), { grantId: path.grantId, publicPort: 40010 }, next()))
@@ -99,7 +103,7 @@ export const scenarios = (variant: Variant): void => {
     })
 
     it("opens a path as long as the longest grant (core's hard TTL ceiling)", async () => {
-      const path = pathOf("ga_long", 40060, { stopAt: (Math.ceil(Date.now() / 1000) * 1000) + EngineConfig.hardMaxTtlMs })
+      const path = pathOf("ga_long", 40060, { stopAt: Math.ceil(Date.now() / 1000) * 1000 + EngineConfig.hardMaxTtlMs })
       await gateway.use((g) => g.open(region(), path, next()))
       expect(await gateway.use((g) => g.list(region()))).toEqual([path])
       await gateway.use((g) => g.close(region(), { grantId: path.grantId, publicPort: 40060 }, next()))
@@ -113,7 +117,9 @@ export const scenarios = (variant: Variant): void => {
       const error = await gateway.use((g) => Effect.flip(g.open(region(), pathOf("ga_fence", 40020), closedAt - 1)))
       assert.strictEqual(error.reason, "StaleRevision")
       assert.deepStrictEqual(await rawTags(topology, backend), [])
-      const closeError = await gateway.use((g) => Effect.flip(g.close(region(), { grantId: Ids.GrantId.make("ga_fence"), publicPort: 40020 }, closedAt - 1)))
+      const closeError = await gateway.use((g) =>
+        Effect.flip(g.close(region(), { grantId: Ids.GrantId.make("ga_fence"), publicPort: 40020 }, closedAt - 1))
+      )
       assert.strictEqual(closeError.reason, "StaleRevision")
     })
 
@@ -133,13 +139,23 @@ export const scenarios = (variant: Variant): void => {
       await gateway.use((g) => g.open(region(), path, next()))
       assert.strictEqual((await probe.connect("live", topology.publicAddress, 40040, topology.clientAddress)).event, "connected")
       assert.deepInclude(await probe.echo("live", "before"), { event: "echo", data: "before" })
-      const flows = () => inNs(topology.regional, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", "40040"]).then((out) => out.trim().split("\n").filter((line) => line.includes("dport=40040")).length)
+      const flows = () =>
+        inNs(topology.regional, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", "40040"]).then(
+          (out) =>
+            out
+              .trim()
+              .split("\n")
+              .filter((line) => line.includes("dport=40040")).length
+        )
       assert.strictEqual(await flows(), 1, "one tracked flow before close")
       await gateway.use((g) => g.close(region(), { grantId: path.grantId, publicPort: 40040 }, next()))
       assert.strictEqual(await flows(), 0, "conntrack entry deleted by close")
       const after = await probe.echo("live", "after")
       assert.notStrictEqual(after.event, "echo", JSON.stringify(after))
-      assert.deepInclude(await probe.connect("new", topology.publicAddress, 40040, topology.clientAddress), { event: "error", code: "ECONNREFUSED" })
+      assert.deepInclude(await probe.connect("new", topology.publicAddress, 40040, topology.clientAddress), {
+        event: "error",
+        code: "ECONNREFUSED"
+      })
       await probe.end("live")
     })
 
@@ -153,7 +169,10 @@ export const scenarios = (variant: Variant): void => {
       await new Promise((resolve) => setTimeout(resolve, stopAt - Date.now() + 1200))
       const cut = await probe.echo("short", "late")
       assert.notStrictEqual(cut.event, "echo", JSON.stringify(cut))
-      assert.deepInclude(await probe.connect("short2", topology.publicAddress, 40050, topology.clientAddress), { event: "error", code: "ECONNREFUSED" })
+      assert.deepInclude(await probe.connect("short2", topology.publicAddress, 40050, topology.clientAddress), {
+        event: "error",
+        code: "ECONNREFUSED"
+      })
       await probe.end("short")
       await gateway.use((g) => g.close(region(), { grantId: path.grantId, publicPort: 40050 }, next()))
       assert.deepStrictEqual(await rawTags(topology, backend), [])

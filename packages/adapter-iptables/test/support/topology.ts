@@ -61,7 +61,12 @@ export const createTopology = async (): Promise<Topology> => {
   await run(regional, ["ip", "addr", "add", "10.71.1.1/24", "dev", `r${suffix}`])
   await run(regional, ["ip", "addr", "add", "10.71.2.1/24", "dev", `t${suffix}`])
   await run(device, ["ip", "addr", "add", "10.71.2.2/24", "dev", `d${suffix}`])
-  for (const [ns, link] of [[client, `c${suffix}`], [regional, `r${suffix}`], [regional, `t${suffix}`], [device, `d${suffix}`]] as const) {
+  for (const [ns, link] of [
+    [client, `c${suffix}`],
+    [regional, `r${suffix}`],
+    [regional, `t${suffix}`],
+    [device, `d${suffix}`]
+  ] as const) {
     await run(ns, ["ip", "link", "set", link, "up"])
   }
   for (const ns of [client, regional, device]) await run(ns, ["ip", "link", "set", "lo", "up"])
@@ -109,4 +114,3 @@ export const spawnIn = async (
   }
   return child
 }
-

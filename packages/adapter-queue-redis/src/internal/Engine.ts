@@ -72,17 +72,14 @@ const leaseLost = (target: string) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(client: RedisClient, settings: Settings) {
+export const make = Effect.fnUntraced(function* (client: RedisClient, settings: Settings) {
   const audit = yield* Effect.serviceOption(AuditLog.AuditLog)
   const global = globalKeys(settings.prefix)
   const readyKeys = [global.ready, global.readyVersion, global.readySeq]
   // On a standalone server the target scripts also update the ready set (atomically); on a
   // Cluster the global keys live in another slot, so that is a second step.
   const inline = !(client instanceof Cluster)
-  const keysOf = (target: string) => [
-    ...targetKeyList(targetKeys(settings.prefix, target)),
-    ...(inline ? readyKeys : [])
-  ]
+  const keysOf = (target: string) => [...targetKeyList(targetKeys(settings.prefix, target)), ...(inline ? readyKeys : [])]
   let events: ReadonlyArray<QueueEvent> = []
   const waiters = new Set<() => void>()
 
@@ -107,7 +104,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
       })
     })
 
-  const emit = Effect.fnUntraced(function*(event: QueueEvent) {
+  const emit = Effect.fnUntraced(function* (event: QueueEvent) {
     const keep = settings.eventBufferSize
     events = events.length >= keep ? [...events.slice(events.length - keep + 1), event] : [...events, event]
     if (event._tag === "Reclaimed") {
@@ -129,31 +126,29 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
         actor: "system",
         action: event._tag === "ConfigWarning" ? "queue.config-warning" : "queue.dead-letter",
         grantId: event._tag === "DeadLettered" ? event.grantId : null,
-        details: event._tag === "ConfigWarning"
-          ? { node: event.node, setting: event.setting, value: event.value }
-          : { target: event.target, jobId: event.jobId, reason: event.reason, attempts: event.attempts }
+        details:
+          event._tag === "ConfigWarning"
+            ? { node: event.node, setting: event.setting, value: event.value }
+            : { target: event.target, jobId: event.jobId, reason: event.reason, attempts: event.attempts }
       })
     }
   })
 
   /** Marks targets as having work at `wakeAt` (0 = now). */
   const nudge = (marks: ReadonlyArray<readonly [string, number]>) =>
-    marks.length === 0 || inline
-      ? Effect.void
-      : runScript(client, "nudge", scripts.nudge, readyKeys, marks.flat()).pipe(Effect.asVoid)
+    marks.length === 0 || inline ? Effect.void : runScript(client, "nudge", scripts.nudge, readyKeys, marks.flat()).pipe(Effect.asVoid)
 
-  const publish = Effect.fnUntraced(function*(jobs: ReadonlyArray<Job.Job>) {
+  const publish = Effect.fnUntraced(function* (jobs: ReadonlyArray<Job.Job>) {
     const byTarget = new Map<string, Array<string | number>>()
     for (const job of jobs) {
       const args = byTarget.get(job.target) ?? [job.target, settings.group]
       args.push(job.id, encodeJobJson(job))
       byTarget.set(job.target, args)
     }
-    yield* Effect.forEach(
-      byTarget,
-      ([target, args]) => runScript(client, "publish", scripts.publish, keysOf(target), args),
-      { concurrency: "unbounded", discard: true }
-    )
+    yield* Effect.forEach(byTarget, ([target, args]) => runScript(client, "publish", scripts.publish, keysOf(target), args), {
+      concurrency: "unbounded",
+      discard: true
+    })
     yield* nudge([...byTarget.keys()].map((target) => [target, 0] as const))
     wakeLocal()
   })
@@ -192,12 +187,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
   }
 
   /** Settles entries under a lease; dead letters are indexed first so none is ever unlisted. */
-  const settle = Effect.fnUntraced(function*(
-    target: string,
-    token: string,
-    items: ReadonlyArray<SettleItem>,
-    release: boolean
-  ) {
+  const settle = Effect.fnUntraced(function* (target: string, token: string, items: ReadonlyArray<SettleItem>, release: boolean) {
     const dead = items.filter((item) => item.mode === "dead")
     if (dead.length > 0) {
       yield* call("SADD dead-targets", () => client.sadd(global.deadTargets, target))
@@ -207,9 +197,7 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
       const extra = item.mode === "retry" ? Math.max(0, Math.ceil(item.delayMs)) : item.mode === "dead" ? item.reason : ""
       args.push(item.mode, item.entry.entryId, item.entry.jobId, extra, item.entry.attempt)
     }
-    const result: SettleResult = yield* runScript(client, "settle", scripts.settle, keysOf(target), args).pipe(
-      Effect.flatMap(decodeSettle)
-    )
+    const result: SettleResult = yield* runScript(client, "settle", scripts.settle, keysOf(target), args).pipe(Effect.flatMap(decodeSettle))
     if (result._tag === "LeaseLost") return yield* leaseLost(target)
     if (result._tag === "Later") {
       yield* nudge([[target, result.wakeAt]])
@@ -233,11 +221,9 @@ export const make = Effect.fnUntraced(function*(client: RedisClient, settings: S
     runScript(client, "candidates", scripts.candidates, readyKeys, [limit]).pipe(Effect.flatMap(decodeCandidates))
 
   const resolve = (found: ReadonlyArray<readonly [string, string, number]>) =>
-    found.length === 0 || inline
-      ? Effect.void
-      : runScript(client, "resolve", scripts.resolve, readyKeys, found.flat()).pipe(Effect.asVoid)
+    found.length === 0 || inline ? Effect.void : runScript(client, "resolve", scripts.resolve, readyKeys, found.flat()).pipe(Effect.asVoid)
 
-  const deadLetters = Effect.gen(function*() {
+  const deadLetters = Effect.gen(function* () {
     const targets = yield* call("SMEMBERS dead-targets", () => client.smembers(global.deadTargets))
     const perTarget = yield* Effect.forEach(
       targets,

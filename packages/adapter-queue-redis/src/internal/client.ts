@@ -61,16 +61,17 @@ const withoutArguments = (cause: unknown): unknown => {
  * @category errors
  * @since 0.1.0
  */
-export const toQueueError = (operation: string) => (cause: unknown): JobQueue.QueueError => {
-  const message = messageOf(cause)
-  const reason = /timed? ?out/i.test(message)
-    ? "Timeout"
-    : /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|closed|Connection|max retries|CLUSTERDOWN|LOADING|TRYAGAIN|MOVED|ASK /i
-        .test(message)
-    ? "Unavailable"
-    : "Unknown"
-  return new JobQueue.QueueError({ reason, message: `${operation}: ${message}`, cause: withoutArguments(cause) })
-}
+export const toQueueError =
+  (operation: string) =>
+  (cause: unknown): JobQueue.QueueError => {
+    const message = messageOf(cause)
+    const reason = /timed? ?out/i.test(message)
+      ? "Timeout"
+      : /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|closed|Connection|max retries|CLUSTERDOWN|LOADING|TRYAGAIN|MOVED|ASK /i.test(message)
+        ? "Unavailable"
+        : "Unknown"
+    return new JobQueue.QueueError({ reason, message: `${operation}: ${message}`, cause: withoutArguments(cause) })
+  }
 
 /**
  * Runs one Redis call.
@@ -96,8 +97,6 @@ export const runScript = (
 ): Effect.Effect<unknown, JobQueue.QueueError> =>
   call(name, () => client.evalsha(lua.sha, keys.length, ...keys, ...args)).pipe(
     Effect.catch((error) =>
-      error.message.includes("NOSCRIPT")
-        ? call(name, () => client.eval(lua.source, keys.length, ...keys, ...args))
-        : Effect.fail(error)
+      error.message.includes("NOSCRIPT") ? call(name, () => client.eval(lua.source, keys.length, ...keys, ...args)) : Effect.fail(error)
     )
   )

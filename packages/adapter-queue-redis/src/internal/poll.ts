@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { JobQueue } from "@transient-access/core"
+import type { JobQueue } from "@transient-access/core"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -34,7 +34,7 @@ interface Outcome {
 }
 
 /** Takes one target: a delivery or nothing, and when the target may have work next. */
-const takeOne = Effect.fnUntraced(function*(
+const takeOne = Effect.fnUntraced(function* (
   engine: Engine,
   consumer: string,
   candidate: { readonly target: string; readonly version: string }
@@ -71,7 +71,7 @@ const takeOne = Effect.fnUntraced(function*(
 })
 
 /** One pass over the due targets, taking at most `max` deliveries. */
-const pollOnce = Effect.fnUntraced(function*(engine: Engine, consumer: string, max: number) {
+const pollOnce = Effect.fnUntraced(function* (engine: Engine, consumer: string, max: number) {
   // Consumers read the same oldest candidates; shuffling spreads them over the targets.
   const found = yield* Random.shuffle(yield* engine.candidates(max * 4 + 8))
   const deliveries: Array<JobQueue.Delivery> = []
@@ -96,11 +96,7 @@ const pollOnce = Effect.fnUntraced(function*(engine: Engine, consumer: string, m
  * @since 0.1.0
  */
 export const poll = (engine: Engine) =>
-  Effect.fnUntraced(function*(options: {
-    readonly consumer: string
-    readonly max: number
-    readonly wait?: Duration.Input
-  }) {
+  Effect.fnUntraced(function* (options: { readonly consumer: string; readonly max: number; readonly wait?: Duration.Input }) {
     const max = Math.max(0, Math.floor(options.max))
     if (max === 0) return []
     const waitMs = options.wait === undefined ? 0 : Duration.toMillis(Duration.fromInputUnsafe(options.wait))

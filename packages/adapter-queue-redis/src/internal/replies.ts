@@ -14,8 +14,7 @@ const decodeFlat = Schema.decodeUnknownEffect(Flat)
 const corrupt = (operation: string, detail: string) =>
   new JobQueue.QueueError({ reason: "Corrupt", message: `${operation}: unexpected reply (${detail})` })
 
-const flat = (operation: string, reply: unknown) =>
-  decodeFlat(reply).pipe(Effect.mapError((error) => corrupt(operation, error.message)))
+const flat = (operation: string, reply: unknown) => decodeFlat(reply).pipe(Effect.mapError((error) => corrupt(operation, error.message)))
 
 const int = (value: string | number | undefined): number => (typeof value === "number" ? value : Number(value))
 const str = (value: string | number | undefined): string => (value === undefined ? "" : String(value))
@@ -46,11 +45,11 @@ export type TakeResult =
   | { readonly _tag: "Idle" }
   | { readonly _tag: "Later"; readonly wakeAt: number }
   | {
-    readonly _tag: "Taken"
-    readonly token: string
-    readonly leaseUntil: number
-    readonly entries: ReadonlyArray<TakenEntry>
-  }
+      readonly _tag: "Taken"
+      readonly token: string
+      readonly leaseUntil: number
+      readonly entries: ReadonlyArray<TakenEntry>
+    }
 
 /**
  * Decodes the reply of the `take` script.
@@ -90,10 +89,7 @@ export const decodeTake = (reply: unknown): Effect.Effect<TakeResult, JobQueue.Q
  * @category models
  * @since 0.1.0
  */
-export type SettleResult =
-  | { readonly _tag: "LeaseLost" }
-  | { readonly _tag: "Idle" }
-  | { readonly _tag: "Later"; readonly wakeAt: number }
+export type SettleResult = { readonly _tag: "LeaseLost" } | { readonly _tag: "Idle" } | { readonly _tag: "Later"; readonly wakeAt: number }
 
 /**
  * Decodes the reply of the `settle` script.

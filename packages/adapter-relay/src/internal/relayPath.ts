@@ -84,10 +84,7 @@ export class RelayPath {
   private accept(client: Net.Socket): void {
     const remoteAddress = client.remoteAddress
     const path = this.path
-    if (
-      remoteAddress === undefined || !this.listening || this.options.now() >= path.stopAt ||
-      !Cidr.contains(path.source, remoteAddress)
-    ) {
+    if (remoteAddress === undefined || !this.listening || this.options.now() >= path.stopAt || !Cidr.contains(path.source, remoteAddress)) {
       this.options.onRefused(path, remoteAddress ?? "unknown")
       client.on("error", () => {})
       client.resetAndDestroy()

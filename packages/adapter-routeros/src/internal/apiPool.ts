@@ -215,9 +215,14 @@ export class ApiPool {
   /** Closes every connection. */
   closeAll(): Promise<void> {
     const all = this.connections.drain()
-    return Promise.all(all.map((pending) =>
-      pending.then((connection) => connection.kill(new Failure("Unreachable", "pool closed")), () => {})
-    )).then(() => {})
+    return Promise.all(
+      all.map((pending) =>
+        pending.then(
+          (connection) => connection.kill(new Failure("Unreachable", "pool closed")),
+          () => {}
+        )
+      )
+    ).then(() => {})
   }
 }
 
@@ -233,34 +238,39 @@ export const apiMenuClient = (pool: ApiPool, device: Topology.Device): MenuClien
   const ignoreMissing = <A>(effect: Effect.Effect<A, TargetError.DeviceGatewayError>) =>
     effect.pipe(
       Effect.asVoid,
-      Effect.catchIf((error: TargetError.DeviceGatewayError) => error.reason === "NotFound", () => Effect.void)
+      Effect.catchIf(
+        (error: TargetError.DeviceGatewayError) => error.reason === "NotFound",
+        () => Effect.void
+      )
     )
   const list = (menu: Menu, where: Selector, fields: ReadonlyArray<string>) =>
-    pool.write(device, [
-      path(menu, "print"),
-      `=.proplist=${[".id", where.field, ...fields].join(",")}`,
-      // API queries are exact-match only; a prefix is filtered here [DOC A1: no regex]
-      ...(where.match === "eq" ? [`?${where.field}=${where.value}`] : [])
-    ]).pipe(Effect.map((rows) => rows.filter((row) => selects(row, where))))
+    pool
+      .write(device, [
+        path(menu, "print"),
+        `=.proplist=${[".id", where.field, ...fields].join(",")}`,
+        // API queries are exact-match only; a prefix is filtered here [DOC A1: no regex]
+        ...(where.match === "eq" ? [`?${where.field}=${where.value}`] : [])
+      ])
+      .pipe(Effect.map((rows) => rows.filter((row) => selects(row, where))))
   const attrWords = (attrs: Readonly<Record<string, string>>) => Object.entries(attrs).map(([key, value]) => `=${key}=${value}`)
   const ids = (menu: Menu, where: Selector) => list(menu, where, []).pipe(Effect.map((rows) => rows.map((row) => row[".id"] ?? "")))
   return {
     list,
     add: (menu, attrs) => pool.write(device, [path(menu, "add"), ...attrWords(attrs)]).pipe(Effect.asVoid),
     update: (menu, where, attrs) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (const id of yield* ids(menu, where)) {
           yield* pool.write(device, [path(menu, "set"), `=.id=${id}`, ...attrWords(attrs)]).pipe(ignoreMissing)
         }
       }),
     remove: (menu, where) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (const id of yield* ids(menu, where)) {
           yield* pool.write(device, [path(menu, "remove"), `=.id=${id}`]).pipe(ignoreMissing) // "no such item" is success
         }
       }),
     logout: (name) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (const id of yield* ids(["user", "active"], { field: "name", value: name, match: "eq" })) {
           yield* pool.write(device, ["/user/active/request-logout", `=numbers=${id}`]).pipe(ignoreMissing)
         }

@@ -42,15 +42,24 @@ const ifAbsent = (menu: ReadonlyArray<string>, field: string, value: string, bod
   `:if ([:len [/${menu.join(" ")} find where ${field}=${quote(value)}]] = 0) do={ ${body} }`
 
 const scheduleAdd = (name: string, tag: string, at: number, script: string, deviceOffset: number, iso: boolean): string =>
-  ifAbsent(["system", "scheduler"], "name", name, command(["system", "scheduler"], "add", expiryRecord({
+  ifAbsent(
+    ["system", "scheduler"],
+    "name",
     name,
-    comment: schedulerComment(tag, at),
-    at,
-    deviceOffset,
-    iso,
-    policy: defaultSchedulerPolicy,
-    script
-  })))
+    command(
+      ["system", "scheduler"],
+      "add",
+      expiryRecord({
+        name,
+        comment: schedulerComment(tag, at),
+        at,
+        deviceOffset,
+        iso,
+        policy: defaultSchedulerPolicy,
+        script
+      })
+    )
+  )
 
 /**
  * Renders one command as script text (idempotent on the device).
@@ -81,7 +90,12 @@ export const renderCommand = (cmd: PullCommand, deviceOffset: number, iso: boole
         scheduleAdd(schedule, tag, forward.expiresAt, forwardExpiryScript(tag, schedule), deviceOffset, iso),
         // one dst-nat rule per listen port: skipped when any rule holds the port (ours included);
         // added disabled (the device fence): enabled only by a later EnableForward (a newer sequence)
-        ifAbsent(["ip", "firewall", "nat"], "dst-port", String(forward.listenPort), command(["ip", "firewall", "nat"], "add", forwardRecord(forward, cmd.dstAddress)))
+        ifAbsent(
+          ["ip", "firewall", "nat"],
+          "dst-port",
+          String(forward.listenPort),
+          command(["ip", "firewall", "nat"], "add", forwardRecord(forward, cmd.dstAddress))
+        )
       ].join("; ")
     }
     case "EnableForward":
@@ -116,4 +130,3 @@ export const renderJobScript = (
   }
   return `${lines.join("\n")}\n`
 }
-

@@ -40,7 +40,11 @@ export type Menu = ReadonlyArray<string>
  */
 export interface MenuClient {
   /** Items matching the selector, with at least `fields`. */
-  readonly list: (menu: Menu, where: Selector, fields: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Record<string, string>>, DeviceGatewayError>
+  readonly list: (
+    menu: Menu,
+    where: Selector,
+    fields: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<Record<string, string>>, DeviceGatewayError>
   readonly add: (menu: Menu, attrs: Readonly<Record<string, string>>) => Effect.Effect<void, DeviceGatewayError>
   /** Sets `attrs` on every matching item; no match is success. */
   readonly update: (menu: Menu, where: Selector, attrs: Readonly<Record<string, string>>) => Effect.Effect<void, DeviceGatewayError>
@@ -88,7 +92,11 @@ export const selects = (row: Readonly<Record<string, string>>, where: Selector):
 export const reasonOfMessage = (message: string): TargetErrorReason => {
   if (/no such item/i.test(message)) return "NotFound"
   if (/invalid user name or password|cannot log in|CANTLOGIN/i.test(message)) return "Rejected"
-  if (/already (have|exis)|no such command|input does not match|unknown parameter|not enough permissions|invalid|failure:|missing value|syntax error/i.test(message)) {
+  if (
+    /already (have|exis)|no such command|input does not match|unknown parameter|not enough permissions|invalid|failure:|missing value|syntax error/i.test(
+      message
+    )
+  ) {
     return "Rejected"
   }
   return "Unknown"

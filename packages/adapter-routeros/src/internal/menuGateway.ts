@@ -80,7 +80,7 @@ export const makeMenuGateway = (
 
   /** Adds the expiry entry `name` unless present, at `at` in the device's (skew-corrected) clock. */
   const ensureSchedule = (client: MenuClient, name: string, tag: string, at: number, script: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const existing = yield* client.list(schedulerMenu, eq("name", name), ["name"])
       if (existing.length > 0) return
       const clock = yield* client.clock
@@ -89,7 +89,7 @@ export const makeMenuGateway = (
       yield* client.add(schedulerMenu, expiryRecord({ name, comment, at, deviceOffset: clock.now - ours, iso: clock.iso, policy, script }))
     })
 
-  const createUser = Effect.fn("RouterOsGateway.createUser")(function*(device: Topology.Device, spec: DeviceGateway.DeviceUserSpec) {
+  const createUser = Effect.fn("RouterOsGateway.createUser")(function* (device: Topology.Device, spec: DeviceGateway.DeviceUserSpec) {
     const target = targetOf(device)
     const problem = userSpecProblem(spec)
     if (problem !== undefined) return yield* deviceError("Rejected", target, problem)
@@ -99,26 +99,35 @@ export const makeMenuGateway = (
     if (existing.length > 0 && existing[0]!.comment !== tag) {
       return yield* deviceError("Rejected", target, `user ${spec.username} exists and belongs to another grant`)
     }
-    yield* ensureSchedule(client, userSchedulerName(spec.username), tag, spec.expiresAt, userExpiryScript(spec.username, userSchedulerName(spec.username)))
+    yield* ensureSchedule(
+      client,
+      userSchedulerName(spec.username),
+      tag,
+      spec.expiresAt,
+      userExpiryScript(spec.username, userSchedulerName(spec.username))
+    )
     if (existing.length > 0) return
     yield* client.add(userMenu, userRecord(spec, groups[spec.permission])).pipe(
-      Effect.catchIf((error) => /already exis/i.test(error.message), () =>
-        Effect.gen(function*() {
-          // a concurrent create won the race: success only if it is ours
-          const again = yield* client.list(userMenu, eq("name", spec.username), ["comment"])
-          if (again[0]?.comment !== tag) return yield* deviceError("Rejected", target, `user ${spec.username} exists`)
-        }))
+      Effect.catchIf(
+        (error) => /already exis/i.test(error.message),
+        () =>
+          Effect.gen(function* () {
+            // a concurrent create won the race: success only if it is ours
+            const again = yield* client.list(userMenu, eq("name", spec.username), ["comment"])
+            if (again[0]?.comment !== tag) return yield* deviceError("Rejected", target, `user ${spec.username} exists`)
+          })
+      )
     )
   })
 
-  const enableUser = Effect.fn("RouterOsGateway.enableUser")(function*(device: Topology.Device, username: string) {
+  const enableUser = Effect.fn("RouterOsGateway.enableUser")(function* (device: Topology.Device, username: string) {
     const client = clientFor(device)
     const existing = yield* client.list(userMenu, eq("name", username), ["name"])
     if (existing.length === 0) return yield* deviceError("NotFound", targetOf(device), `no user ${username}`)
     yield* client.update(userMenu, eq("name", username), { disabled: "no" })
   })
 
-  const removeUser = Effect.fn("RouterOsGateway.removeUser")(function*(device: Topology.Device, username: string) {
+  const removeUser = Effect.fn("RouterOsGateway.removeUser")(function* (device: Topology.Device, username: string) {
     const client = clientFor(device)
     const schedule = userSchedulerName(username)
     yield* client.update(userMenu, eq("name", username), { disabled: "yes" })
@@ -132,7 +141,10 @@ export const makeMenuGateway = (
     }
   })
 
-  const openForward = Effect.fn("RouterOsGateway.openForward")(function*(device: Topology.Device, forward: DeviceGateway.DeviceForwardSpec) {
+  const openForward = Effect.fn("RouterOsGateway.openForward")(function* (
+    device: Topology.Device,
+    forward: DeviceGateway.DeviceForwardSpec
+  ) {
     const target = targetOf(device)
     const problem = forwardSpecProblem(forward)
     if (problem !== undefined) return yield* deviceError("Rejected", target, problem)
@@ -150,7 +162,7 @@ export const makeMenuGateway = (
     yield* client.add(natMenu, forwardRecord(forward, device.tunnelAddress))
   })
 
-  const enableForward = Effect.fn("RouterOsGateway.enableForward")(function*(device: Topology.Device, grantId: Ids.GrantId) {
+  const enableForward = Effect.fn("RouterOsGateway.enableForward")(function* (device: Topology.Device, grantId: Ids.GrantId) {
     const client = clientFor(device)
     const tag = Grant.artifactTag(grantId)
     const existing = yield* client.list(natMenu, eq("comment", tag), ["comment"])
@@ -158,7 +170,7 @@ export const makeMenuGateway = (
     yield* client.update(natMenu, eq("comment", tag), { disabled: "no" })
   })
 
-  const closeForward = Effect.fn("RouterOsGateway.closeForward")(function*(device: Topology.Device, grantId: Ids.GrantId) {
+  const closeForward = Effect.fn("RouterOsGateway.closeForward")(function* (device: Topology.Device, grantId: Ids.GrantId) {
     const client = clientFor(device)
     const tag = Grant.artifactTag(grantId)
     yield* client.remove(natMenu, eq("comment", tag))
@@ -167,7 +179,7 @@ export const makeMenuGateway = (
     if (left.length > 0) return yield* deviceError("Unknown", targetOf(device), `forward ${tag} still listed after removal`)
   })
 
-  const inventory = Effect.fn("RouterOsGateway.inventory")(function*(device: Topology.Device) {
+  const inventory = Effect.fn("RouterOsGateway.inventory")(function* (device: Topology.Device) {
     const client = clientFor(device)
     const byName = yield* client.list(userMenu, prefix("name", "ta-"), ["name", "comment", "disabled", "group"])
     const byTag = yield* client.list(userMenu, prefix("comment", "ta:"), ["name", "comment", "disabled", "group"])
@@ -187,7 +199,12 @@ export const makeMenuGateway = (
       })
     }
     const rules = yield* client.list(natMenu, prefix("comment", "ta:"), [
-      "comment", "dst-port", "src-address", "to-addresses", "to-ports", "disabled"
+      "comment",
+      "dst-port",
+      "src-address",
+      "to-addresses",
+      "to-ports",
+      "disabled"
     ])
     const schedules = yield* client.list(schedulerMenu, prefix("name", "ta-fwd-"), ["name", "comment"])
     const forwards: Array<DeviceGateway.DeviceForward> = []

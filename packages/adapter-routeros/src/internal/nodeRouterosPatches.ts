@@ -48,17 +48,17 @@ export const applyNodeRouterosPatches = (): void => {
   applied = true
   const channel = Channel.prototype as unknown as PatchableChannel
   const originalProcess = channel.processPacket
-  channel.processPacket = function(this: PatchableChannel, packet: Array<string>) {
+  channel.processPacket = function (this: PatchableChannel, packet: Array<string>) {
     if (packet[0] === "!empty") return
     originalProcess.call(this, packet)
   }
   const connector = Connector.prototype as unknown as PatchableConnector
   const originalConnect = connector.onConnect
-  connector.onConnect = function(this: PatchableConnector) {
+  connector.onConnect = function (this: PatchableConnector) {
     this.socket?.setNoDelay(true)
     originalConnect.call(this)
   }
-  connector.onData = function(this: PatchableConnector, data: Buffer) {
+  connector.onData = function (this: PatchableConnector, data: Buffer) {
     try {
       this.receiver.processRawData(data)
     } catch (error) {

@@ -32,8 +32,8 @@ export const userSpecProblem = (spec: DeviceGateway.DeviceUserSpec): string | un
   !usernamePattern.test(spec.username)
     ? `username not valid on RouterOS: ${spec.username}`
     : !validAddress(spec.allowedAddress)
-    ? `invalid address ${spec.allowedAddress}`
-    : undefined
+      ? `invalid address ${spec.allowedAddress}`
+      : undefined
 
 /** Why a forward spec cannot be written to a device, or `undefined` when it can. */
 export const forwardSpecProblem = (forward: DeviceGateway.DeviceForwardSpec): string | undefined =>
@@ -46,7 +46,8 @@ export const forwardSpecProblem = (forward: DeviceGateway.DeviceForwardSpec): st
 export const isOwnUser = (name: string, comment: string): boolean =>
   Grant.parseArtifactTag(comment) !== undefined || Credentials.isValidUsername(name)
 
-const withPrefix = (address: string): string => (address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`)
+const withPrefix = (address: string): string =>
+  address.includes("/") ? address : address.includes(":") ? `${address}/128` : `${address}/32`
 
 /**
  * The comment of an expiry entry: the artifact tag plus the exact control-plane expiry (the

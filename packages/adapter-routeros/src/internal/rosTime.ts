@@ -41,12 +41,15 @@ export const parseDateTime = (date: string, time: string): number | undefined =>
   if (!clock) return undefined
   let year: number, month: number, day: number
   if (iso) {
-    year = Number(iso[1]); month = Number(iso[2]) - 1; day = Number(iso[3])
+    year = Number(iso[1])
+    month = Number(iso[2]) - 1
+    day = Number(iso[3])
   } else if (legacy && months.includes(legacy[1]!)) {
-    year = Number(legacy[3]); month = months.indexOf(legacy[1]!); day = Number(legacy[2])
+    year = Number(legacy[3])
+    month = months.indexOf(legacy[1]!)
+    day = Number(legacy[2])
   } else {
     return undefined
   }
   return Date.UTC(year, month, day, Number(clock[1]), Number(clock[2]), Number(clock[3]))
 }
-

@@ -49,18 +49,21 @@ export interface SshOptions {
  * @since 0.1.0
  */
 export const parseTerse = (output: string): ReadonlyArray<Record<string, string>> =>
-  output.split(/\r?\n/).filter((line) => /^\s*\d+\s/.test(line)).map((line) => {
-    const row: Record<string, string> = { disabled: "false" }
-    for (const token of line.trim().split(/\s+/).slice(1)) {
-      const eq = token.indexOf("=")
-      if (eq === -1) {
-        if (token.includes("X")) row.disabled = "true"
-        continue
+  output
+    .split(/\r?\n/)
+    .filter((line) => /^\s*\d+\s/.test(line))
+    .map((line) => {
+      const row: Record<string, string> = { disabled: "false" }
+      for (const token of line.trim().split(/\s+/).slice(1)) {
+        const eq = token.indexOf("=")
+        if (eq === -1) {
+          if (token.includes("X")) row.disabled = "true"
+          continue
+        }
+        row[token.slice(0, eq)] = token.slice(eq + 1)
       }
-      row[token.slice(0, eq)] = token.slice(eq + 1)
-    }
-    return row
-  })
+      return row
+    })
 
 const escapeRegex = (text: string) => text.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")
 
@@ -101,7 +104,11 @@ export class SshPool {
     const key = device.id as string
     const credentials = this.options.credentials(device)
     const client = new ssh2.Client()
-    const socket = net.connect({ host: this.options.host?.(device) ?? device.tunnelAddress, port: this.options.port?.(device) ?? device.ports.ssh, noDelay: true })
+    const socket = net.connect({
+      host: this.options.host?.(device) ?? device.tunnelAddress,
+      port: this.options.port?.(device) ?? device.ports.ssh,
+      noDelay: true
+    })
     socket.on("error", () => {}) // reported through the ssh2 client
     const connection = new SshConnection(client)
     const pending = new Promise<SshConnection>((resolve, reject) => {
@@ -166,7 +173,14 @@ export class SshPool {
   /** Closes every connection. */
   async closeAll(): Promise<void> {
     const all = this.connections.drain()
-    await Promise.all(all.map((pending) => pending.then((connection) => connection.client.end(), () => {})))
+    await Promise.all(
+      all.map((pending) =>
+        pending.then(
+          (connection) => connection.client.end(),
+          () => {}
+        )
+      )
+    )
   }
 }
 
@@ -188,9 +202,7 @@ export const sshMenuClient = (pool: SshPool, device: Topology.Device): MenuClien
     update: (menu, where, attrs) => run(command(menu, "set", attrs, [selector(where)])).pipe(Effect.asVoid),
     remove: (menu, where) => run(command(menu, "remove", {}, [selector(where)])).pipe(Effect.asVoid),
     logout: (name) =>
-      run(command(["user", "active"], "request-logout", {}, [selector({ field: "name", value: name, match: "eq" })])).pipe(
-        Effect.asVoid
-      ),
+      run(command(["user", "active"], "request-logout", {}, [selector({ field: "name", value: name, match: "eq" })])).pipe(Effect.asVoid),
     clock: run(command(["system", "clock"], "print", {}, [raw("terse")])).pipe(
       Effect.flatMap((output) => clockOfRow(`device:${device.id}`, parseTerse(output)[0]))
     )

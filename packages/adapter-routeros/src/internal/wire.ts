@@ -22,12 +22,7 @@ export const encodeLength = (length: number): Buffer => {
     return Buffer.from([((length | 0xc00000) >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff])
   }
   if (length < 0x10000000) {
-    return Buffer.from([
-      (((length | 0xe0000000) >>> 24) & 0xff),
-      (length >> 16) & 0xff,
-      (length >> 8) & 0xff,
-      length & 0xff
-    ])
+    return Buffer.from([((length | 0xe0000000) >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff])
   }
   return Buffer.from([0xf0, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff])
 }
@@ -82,8 +77,7 @@ export const encodeWord = (word: string): Buffer => {
  * @category constructors
  * @since 0.1.0
  */
-export const encodeSentence = (words: ReadonlyArray<string>): Buffer =>
-  Buffer.concat([...words.map(encodeWord), Buffer.from([0])])
+export const encodeSentence = (words: ReadonlyArray<string>): Buffer => Buffer.concat([...words.map(encodeWord), Buffer.from([0])])
 
 /**
  * An incremental sentence reader: feed it bytes as they arrive, collect complete sentences.

@@ -59,14 +59,15 @@ export const startApiServer = (
     socket.on("close", () => sockets.delete(socket))
     new ApiConnection(state, faults, socket)
   }
-  const server = options.tls === undefined
-    ? net.createServer(onConnection)
-    : tls.createServer(
-      options.tls === "anonymous"
-        ? { ciphers: "ADH-AES256-GCM-SHA384:ADH-AES128-SHA:@SECLEVEL=0", maxVersion: "TLSv1.2", dhparam: "auto" }
-        : { key: options.tls.key, cert: options.tls.cert },
-      onConnection
-    )
+  const server =
+    options.tls === undefined
+      ? net.createServer(onConnection)
+      : tls.createServer(
+          options.tls === "anonymous"
+            ? { ciphers: "ADH-AES256-GCM-SHA384:ADH-AES128-SHA:@SECLEVEL=0", maxVersion: "TLSv1.2", dhparam: "auto" }
+            : { key: options.tls.key, cert: options.tls.cert },
+          onConnection
+        )
   const previous = faults.onOffline
   faults.onOffline = () => {
     previous()
@@ -181,7 +182,8 @@ class ApiConnection {
     }
     const proplist = attrs.get(".proplist")
     attrs.delete(".proplist")
-    void this.state.execute(segments.slice(0, -1), verb, attrs, { user: this.user.props.get("name") ?? "", policies: this.state.policiesOf(this.user) })
+    void this.state
+      .execute(segments.slice(0, -1), verb, attrs, { user: this.user.props.get("name") ?? "", policies: this.state.policiesOf(this.user) })
       .then((result) => {
         const replies: Array<ReadonlyArray<string>> = []
         const isPrint = verb === "print" || verb === "getall"
@@ -196,9 +198,10 @@ class ApiConnection {
         this.reply(replies, delay, tag, fragment)
       })
       .catch((error: unknown) => {
-        const trap = error instanceof RosError
-          ? ["!trap", ...(error.category !== undefined ? [`=category=${error.category}`] : []), `=message=${error.message}`]
-          : ["!trap", "=category=4", `=message=${String(error)}`]
+        const trap =
+          error instanceof RosError
+            ? ["!trap", ...(error.category !== undefined ? [`=category=${error.category}`] : []), `=message=${error.message}`]
+            : ["!trap", "=category=4", `=message=${String(error)}`]
         this.reply([tagged(trap), tagged(["!done"])], delay, tag, fragment)
       })
   }
@@ -273,10 +276,17 @@ class ApiConnection {
       // [DOC A1][EXP legacy.js] response = "00" + md5(0x00 ‖ password ‖ challenge)
       const challenge = this.challenge
       this.challenge = undefined
-      const user = this.state.authenticate(name, (stored) => {
-        const digest = createHash("md5").update(Buffer.concat([Buffer.from([0]), Buffer.from(stored, "latin1"), challenge])).digest("hex")
-        return response === `00${digest}`
-      }, peer, "api")
+      const user = this.state.authenticate(
+        name,
+        (stored) => {
+          const digest = createHash("md5")
+            .update(Buffer.concat([Buffer.from([0]), Buffer.from(stored, "latin1"), challenge]))
+            .digest("hex")
+          return response === `00${digest}`
+        },
+        peer,
+        "api"
+      )
       return user ? succeed(user) : fail()
     }
     const wantsChallenge = (name === undefined && traits.challengeLogin) || (!traits.plainLogin && name !== undefined)

@@ -52,8 +52,22 @@ export interface InterpreterHooks {
 }
 
 const menus = new Set([
-  "", "user", "user/group", "user/active", "user/settings", "ip", "ip/firewall", "ip/firewall/nat", "system",
-  "system/scheduler", "system/script", "system/clock", "system/identity", "system/resource", "tool", "file"
+  "",
+  "user",
+  "user/group",
+  "user/active",
+  "user/settings",
+  "ip",
+  "ip/firewall",
+  "ip/firewall/nat",
+  "system",
+  "system/scheduler",
+  "system/script",
+  "system/clock",
+  "system/identity",
+  "system/resource",
+  "tool",
+  "file"
 ])
 
 const toText = (value: Value): string => {
@@ -63,7 +77,11 @@ const toText = (value: Value): string => {
 }
 
 const toRefs = (value: Value): ReadonlyArray<string> =>
-  Array.isArray(value) ? value.flatMap(toRefs) : toText(value).split(",").filter((ref) => ref !== "")
+  Array.isArray(value)
+    ? value.flatMap(toRefs)
+    : toText(value)
+        .split(",")
+        .filter((ref) => ref !== "")
 
 interface Scope {
   readonly vars: Map<string, Value>
@@ -115,7 +133,7 @@ export class CliInterpreter {
       return item !== undefined && item.key === undefined && item.value._tag === "Word" ? item.value.text : undefined
     }
     const first = word(0)
-    if (first !== undefined && first.startsWith("/")) {
+    if (first?.startsWith("/")) {
       const segments = first.split("/").filter((segment) => segment !== "")
       menu = ""
       index = 1
@@ -176,16 +194,20 @@ export class CliInterpreter {
     if (verb === "find" || verb === "print") {
       const result = await this.state.execute(menu.split("/"), "print", new Map(), scope.caller)
       const rows = (result.rows ?? []).filter((row) =>
-        conditions.every(({ key, op, value }) =>
-          op === "~" ? new RegExp(value).test(row[key] ?? "") : (row[key] ?? "") === value
-        )
+        conditions.every(({ key, op, value }) => (op === "~" ? new RegExp(value).test(row[key] ?? "") : (row[key] ?? "") === value))
       )
       if (verb === "find") return rows.map((row) => row[".id"] ?? "")
       const proplist = attrs.get("proplist")?.split(",")
-      const shown = proplist === undefined
-        ? rows
-        : rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => key === "disabled" || proplist.includes(key))))
-      if (flags.has("as-value")) return shown.map((row) => Object.entries(row).map(([k, v]) => `${k}=${v}`).join(";"))
+      const shown =
+        proplist === undefined
+          ? rows
+          : rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => key === "disabled" || proplist.includes(key))))
+      if (flags.has("as-value"))
+        return shown.map((row) =>
+          Object.entries(row)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(";")
+        )
       scope.output += this.printTerse(shown)
       return null
     }
@@ -195,7 +217,10 @@ export class CliInterpreter {
       const row = table === undefined ? rows[0] : rows.find((candidate) => candidate[".id"] === this.resolveId(menu, positional[0] ?? null))
       if (row === undefined) throw new RosError(texts.noSuchItem, 0)
       const property = positional[table === undefined ? 0 : 1]
-      if (property === undefined) return Object.entries(row).map(([k, v]) => `${k}=${v}`).join(";")
+      if (property === undefined)
+        return Object.entries(row)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(";")
       return row[toText(property)] ?? null
     }
     if (positional.length > 0 && !attrs.has("numbers") && !attrs.has(".id")) {
@@ -219,11 +244,13 @@ export class CliInterpreter {
 
   /** `print` in the CLI: one terse line per item, a flag column (`X` disabled) [??: exact spacing]. */
   private printTerse(rows: ReadonlyArray<Record<string, string>>): string {
-    return rows.map((row, index) => {
-      const flags = row.disabled === "true" ? "X" : " "
-      const props = Object.entries(row).filter(([key]) => key !== ".id" && key !== "disabled")
-      return `${String(index).padStart(2)} ${flags} ${props.map(([key, value]) => `${key}=${value}`).join(" ")}\n`
-    }).join("")
+    return rows
+      .map((row, index) => {
+        const flags = row.disabled === "true" ? "X" : " "
+        const props = Object.entries(row).filter(([key]) => key !== ".id" && key !== "disabled")
+        return `${String(index).padStart(2)} ${flags} ${props.map(([key, value]) => `${key}=${value}`).join(" ")}\n`
+      })
+      .join("")
   }
 
   private async fetch(attrs: ReadonlyMap<string, string>, positional: ReadonlyArray<Value>, scope: Scope): Promise<Value> {

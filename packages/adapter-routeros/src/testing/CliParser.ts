@@ -53,7 +53,17 @@ export interface Statement {
 export type Script = ReadonlyArray<Statement>
 
 const simpleEscapes: Record<string, string> = {
-  "\"": "\"", "\\": "\\", n: "\n", r: "\r", t: "\t", $: "$", _: " ", a: "\x07", b: "\b", f: "\f", v: "\v"
+  '"': '"',
+  "\\": "\\",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  $: "$",
+  _: " ",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  v: "\v"
 }
 
 const syntaxError = (at: number): RosError => new RosError(`syntax error (char ${at})`, 3)
@@ -130,9 +140,9 @@ class Parser {
 
   private item(): Item {
     const char = this.peek()
-    if ("\"[({$".includes(char)) return { value: this.value() }
+    if ('"[({$'.includes(char)) return { value: this.value() }
     const start = this.pos
-    while (this.pos < this.src.length && !" \t\r\n;[](){}\"=~".includes(this.peek())) this.pos++
+    while (this.pos < this.src.length && !' \t\r\n;[](){}"=~'.includes(this.peek())) this.pos++
     const text = this.src.slice(start, this.pos)
     const next = this.peek()
     if ((next === "=" || next === "~") && text !== "" && !text.startsWith(":")) {
@@ -146,7 +156,7 @@ class Parser {
   /** A value right after `=` or in a positional slot. */
   private value(): Expr {
     const char = this.peek()
-    if (char === "\"") return this.string()
+    if (char === '"') return this.string()
     if (char === "[") {
       this.pos++
       return { _tag: "Sub", script: this.script("]") }
@@ -165,7 +175,7 @@ class Parser {
     }
     if (char === "$") return this.variable()
     const start = this.pos
-    while (this.pos < this.src.length && !" \t\r\n;[](){}\"".includes(this.peek())) this.pos++
+    while (this.pos < this.src.length && !' \t\r\n;[](){}"'.includes(this.peek())) this.pos++
     return { _tag: "Word", text: this.src.slice(start, this.pos) }
   }
 
@@ -186,7 +196,7 @@ class Parser {
     for (;;) {
       const char = this.peek()
       if (char === "") throw syntaxError(this.pos)
-      if (char === "\"") {
+      if (char === '"') {
         this.pos++
         break
       }
@@ -270,7 +280,7 @@ class Parser {
       return { _tag: "Unary", op: "!", operand: this.unary() }
     }
     const char = this.peek()
-    if ("\"[({$".includes(char)) return this.value()
+    if ('"[({$'.includes(char)) return this.value()
     const start = this.pos
     while (/[A-Za-z0-9_:*]/.test(this.peek())) this.pos++
     if (this.pos === start) throw syntaxError(this.pos)

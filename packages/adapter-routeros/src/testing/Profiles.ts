@@ -100,4 +100,9 @@ export const profiles: Readonly<Record<VersionProfile, ProfileTraits>> = {
  * @since 0.1.0
  */
 export const policySet = (policy: string): ReadonlySet<string> =>
-  new Set(policy.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "" && !entry.startsWith("!")))
+  new Set(
+    policy
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== "" && !entry.startsWith("!"))
+  )

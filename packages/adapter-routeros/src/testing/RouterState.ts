@@ -75,8 +75,7 @@ export const allPolicies: ReadonlySet<string> = policySet(
  */
 const writeVerbs = new Set(["add", "set", "remove", "enable", "disable", "request-logout", "run", "unset"])
 
-const ipv4ToInt = (address: string): number =>
-  address.split(".").reduce((acc, part) => acc * 256 + Number(part), 0)
+const ipv4ToInt = (address: string): number => address.split(".").reduce((acc, part) => acc * 256 + Number(part), 0)
 
 /**
  * Whether `address` (as the router sees it) is inside `allowed` (`a.b.c.d/n`, a bare
@@ -94,8 +93,8 @@ export const addressAllowed = (allowed: string | undefined, address: string): bo
     if (isIP(net) === 4 && isIP(peer) === 4) {
       const prefix = bits === undefined ? 32 : Number(bits)
       if (prefix === 0) return true
-      const mask = prefix === 32 ? 0xffffffff : (~((1 << (32 - prefix)) - 1)) >>> 0
-      return ((ipv4ToInt(net) & mask) >>> 0) === ((ipv4ToInt(peer) & mask) >>> 0)
+      const mask = prefix === 32 ? 0xffffffff : ~((1 << (32 - prefix)) - 1) >>> 0
+      return (ipv4ToInt(net) & mask) >>> 0 === (ipv4ToInt(peer) & mask) >>> 0
     }
     return net === peer && (bits === undefined || bits === "128")
   })
@@ -124,9 +123,24 @@ export class RouterState {
   /** [OBS C1] print adds bytes/packets/dynamic/invalid/log/log-prefix. */
   readonly nat = new Table({
     writable: [
-      "chain", "action", "protocol", "dst-port", "src-port", "dst-address", "src-address", "in-interface",
-      "in-interface-list", "dst-address-type", "src-address-list", "to-addresses", "to-ports", "comment",
-      "disabled", "log", "log-prefix", "place-before"
+      "chain",
+      "action",
+      "protocol",
+      "dst-port",
+      "src-port",
+      "dst-address",
+      "src-address",
+      "in-interface",
+      "in-interface-list",
+      "dst-address-type",
+      "src-address-list",
+      "to-addresses",
+      "to-ports",
+      "comment",
+      "disabled",
+      "log",
+      "log-prefix",
+      "place-before"
     ],
     booleans: ["disabled", "log"],
     defaults: { disabled: "false", dynamic: "false", invalid: "false", log: "false", "log-prefix": "", bytes: "0", packets: "0" }
@@ -261,7 +275,10 @@ export class RouterState {
     attrs.delete("numbers")
     const targets = () => {
       if (ids === undefined) throw new RosError(texts.missingValue("numbers"), 1)
-      return ids.split(",").filter((ref) => ref !== "").map((ref) => table.lookup(ref))
+      return ids
+        .split(",")
+        .filter((ref) => ref !== "")
+        .map((ref) => table.lookup(ref))
     }
     switch (verb) {
       case "add": {
@@ -330,8 +347,8 @@ export class RouterState {
   /** Runs a `/system/script` item (policy: the script's, unless dont-require-permissions) [DOC A3]. */
   async runNamedScript(item: Item, caller: Caller): Promise<string> {
     const scriptPolicies = policySet(item.props.get("policy") ?? "")
-    const allowed = item.props.get("dont-require-permissions") === "true" ||
-      [...scriptPolicies].every((policy) => caller.policies.has(policy))
+    const allowed =
+      item.props.get("dont-require-permissions") === "true" || [...scriptPolicies].every((policy) => caller.policies.has(policy))
     if (!allowed) throw new RosError(texts.notEnoughPermissions, 4)
     item.props.set("run-count", String(Number(item.props.get("run-count") ?? "0") + 1))
     return this.runScript(item.props.get("source") ?? "", { user: caller.user, policies: scriptPolicies })
@@ -380,14 +397,16 @@ export class RouterState {
   private print(menu: string, table: Table | undefined): ReadonlyArray<Record<string, string>> {
     const now = this.options.now()
     if (menu === "system/clock") {
-      return [{
-        time: formatTime(now),
-        date: formatDate(now, this.options.traits.isoDates),
-        "time-zone-autodetect": "false",
-        "time-zone-name": "UTC",
-        "gmt-offset": "+00:00",
-        "dst-active": "false"
-      }]
+      return [
+        {
+          time: formatTime(now),
+          date: formatDate(now, this.options.traits.isoDates),
+          "time-zone-autodetect": "false",
+          "time-zone-name": "UTC",
+          "gmt-offset": "+00:00",
+          "dst-active": "false"
+        }
+      ]
     }
     if (menu === "system/identity") return [{ name: this.identity }]
     if (menu === "system/resource") {
@@ -460,8 +479,8 @@ export class RouterState {
     }
     if (menu === "user" && this.policiesOf(item).has("policy") && this.policiesOf(item).has("write")) {
       // [DOC A2] "If the user with full access rights is the only one, it cannot be removed."
-      const others = this.users.items.filter((other) =>
-        other !== item && this.policiesOf(other).has("policy") && this.policiesOf(other).has("write")
+      const others = this.users.items.filter(
+        (other) => other !== item && this.policiesOf(other).has("policy") && this.policiesOf(other).has("write")
       )
       if (others.length === 0) throw new RosError(texts.lastFullUser, 4)
     }

@@ -78,30 +78,32 @@ export interface Simulator {
   readonly stop: () => Promise<void>
 }
 
-const defaultFetch = (trusted: ReadonlyArray<string | Buffer>) => (request: FetchRequest): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const url = new URL(request.url)
-    const options: https.RequestOptions = {
-      method: request.method,
-      headers: { ...request.headers, ...(request.body !== undefined ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
-      rejectUnauthorized: request.checkCertificate,
-      ...(trusted.length > 0 ? { ca: [...trusted] } : {})
-    }
-    const client = url.protocol === "https:" ? https : http
-    const req = client.request(url, options, (res) => {
-      const chunks: Array<Buffer> = []
-      res.on("data", (chunk: Buffer) => chunks.push(chunk))
-      res.on("end", () => {
-        const body = Buffer.concat(chunks).toString("latin1")
-        if ((res.statusCode ?? 500) >= 400) reject(new Error(`failure: closing connection: <${res.statusCode} ${res.statusMessage}>`))
-        else resolve(body)
+const defaultFetch =
+  (trusted: ReadonlyArray<string | Buffer>) =>
+  (request: FetchRequest): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(request.url)
+      const options: https.RequestOptions = {
+        method: request.method,
+        headers: { ...request.headers, ...(request.body !== undefined ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
+        rejectUnauthorized: request.checkCertificate,
+        ...(trusted.length > 0 ? { ca: [...trusted] } : {})
+      }
+      const client = url.protocol === "https:" ? https : http
+      const req = client.request(url, options, (res) => {
+        const chunks: Array<Buffer> = []
+        res.on("data", (chunk: Buffer) => chunks.push(chunk))
+        res.on("end", () => {
+          const body = Buffer.concat(chunks).toString("latin1")
+          if ((res.statusCode ?? 500) >= 400) reject(new Error(`failure: closing connection: <${res.statusCode} ${res.statusMessage}>`))
+          else resolve(body)
+        })
       })
+      req.setTimeout(10_000, () => req.destroy(new Error("failure: connection timeout")))
+      req.on("error", reject)
+      if (request.body !== undefined) req.write(request.body)
+      req.end()
     })
-    req.setTimeout(10_000, () => req.destroy(new Error("failure: connection timeout")))
-    req.on("error", reject)
-    if (request.body !== undefined) req.write(request.body)
-    req.end()
-  })
 
 /**
  * Starts a simulated device.
@@ -139,9 +141,11 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const faults = new Faults()
   let firing: Promise<void> = Promise.resolve()
   const fire = () => {
-    firing = firing.then(() => state.fireDue()).catch((error: unknown) => {
-      log.push(`error: scheduler: ${String(error)}`)
-    })
+    firing = firing
+      .then(() => state.fireDue())
+      .catch((error: unknown) => {
+        log.push(`error: scheduler: ${String(error)}`)
+      })
     return firing
   }
   const clock: SimClock = {

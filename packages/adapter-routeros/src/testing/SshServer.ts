@@ -132,6 +132,7 @@ export const startSshServer = (
       resolve({
         port: (server.address() as net.AddressInfo).port,
         close: () => new Promise<void>((closed) => server.close(() => closed()))
-      }))
+      })
+    )
   })
 }

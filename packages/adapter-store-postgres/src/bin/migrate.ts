@@ -14,7 +14,7 @@ import * as Redacted from "effect/Redacted"
 import { defaultSchema, migrate } from "../Migrations.ts"
 import { kyselyFromPool, makePool } from "../internal/pool.ts"
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const url = yield* Config.Redacted("TA_DATABASE_URL")
   const schema = yield* Config.String("TA_DATABASE_SCHEMA").pipe(Config.withDefault(defaultSchema))
   const db = kyselyFromPool(makePool({ url }))

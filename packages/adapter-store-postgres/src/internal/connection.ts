@@ -95,7 +95,7 @@ interface Carrier extends Token {
  * @since 0.2.0
  */
 export const fromKysely = (db: Kysely<Database>, settings: Settings): Effect.Effect<Token, MigrationError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const schema = yield* validateSchemaName(settings.schema ?? defaultSchema)
     if (settings.migrate === true) yield* migrate(db, { schema })
     const connection: Connection = { db, schema, clock: settings.clock ?? "database", locking: settings.locking }

@@ -20,8 +20,7 @@ interface DriverErrorFields {
   readonly message?: unknown
 }
 
-const fields = (cause: unknown): DriverErrorFields =>
-  typeof cause === "object" && cause !== null ? (cause as DriverErrorFields) : {}
+const fields = (cause: unknown): DriverErrorFields => (typeof cause === "object" && cause !== null ? (cause as DriverErrorFields) : {})
 
 /** The SQLSTATE or Node error code of a failure, if any. */
 export const errorCode = (cause: unknown): string | undefined => {

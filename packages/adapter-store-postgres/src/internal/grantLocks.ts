@@ -15,10 +15,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Semaphore from "effect/Semaphore"
 
-const HeldByFiber = Context.Reference<ReadonlySet<string>>(
-  "@transient-access/adapter-store-postgres/HeldGrantLocks",
-  { defaultValue: () => new Set() }
-)
+const HeldByFiber = Context.Reference<ReadonlySet<string>>("@transient-access/adapter-store-postgres/HeldGrantLocks", {
+  defaultValue: () => new Set()
+})
 
 /** Per-grant locks of one store instance. */
 export interface GrantLocks {
@@ -35,7 +34,7 @@ export const makeGrantLocks = (): GrantLocks => {
   return {
     held: () => [...held],
     withLock: (grantId, effect) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const mine = yield* HeldByFiber
         if (mine.has(grantId)) return yield* effect
         let entry = locks.get(grantId)
@@ -45,18 +44,22 @@ export const makeGrantLocks = (): GrantLocks => {
         }
         const lock = entry
         lock.users += 1
-        return yield* lock.semaphore.withPermit(
-          Effect.acquireUseRelease(
-            Effect.sync(() => held.add(grantId)),
-            () => Effect.provideService(effect, HeldByFiber, new Set([...mine, grantId])),
-            () => Effect.sync(() => held.delete(grantId))
+        return yield* lock.semaphore
+          .withPermit(
+            Effect.acquireUseRelease(
+              Effect.sync(() => held.add(grantId)),
+              () => Effect.provideService(effect, HeldByFiber, new Set([...mine, grantId])),
+              () => Effect.sync(() => held.delete(grantId))
+            )
           )
-        ).pipe(
-          Effect.ensuring(Effect.sync(() => {
-            lock.users -= 1
-            if (lock.users === 0) locks.delete(grantId)
-          }))
-        )
+          .pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                lock.users -= 1
+                if (lock.users === 0) locks.delete(grantId)
+              })
+            )
+          )
       })
   }
 }

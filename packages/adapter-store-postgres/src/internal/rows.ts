@@ -295,9 +295,10 @@ export const toGrant = (row: unknown): Effect.Effect<Grant, GrantStore.StoreErro
         username: decoded.username,
         endpoint: { host: decoded.endpoint_host, port: decoded.port },
         target: { address: decoded.target_address, port: decoded.target_port },
-        forward: decoded.forward_address === null || decoded.forward_port === null
-          ? null
-          : { address: decoded.forward_address, port: decoded.forward_port },
+        forward:
+          decoded.forward_address === null || decoded.forward_port === null
+            ? null
+            : { address: decoded.forward_address, port: decoded.forward_port },
         state: decoded.state,
         revokeReason: decoded.revoke_reason,
         revokeRequestedAt: decoded.revoke_requested_at_ms,

@@ -26,10 +26,9 @@ interface Ambient {
 }
 
 /** The ambient transaction of the current fiber, if any. */
-export const AmbientTransaction = Context.Reference<Ambient | undefined>(
-  "@transient-access/adapter-store-postgres/AmbientTransaction",
-  { defaultValue: () => undefined }
-)
+export const AmbientTransaction = Context.Reference<Ambient | undefined>("@transient-access/adapter-store-postgres/AmbientTransaction", {
+  defaultValue: () => undefined
+})
 
 /** Runs a driver call as an Effect; failures become `StoreError` unless `onError` maps them. */
 export const query = <A, E = never>(
@@ -62,7 +61,7 @@ export const makeTransactions = (db: Kysely<Database>): Transactions => {
   let savepoints = 0
 
   const nested = <A, E, R>(operation: string, trx: Kysely<Database>, body: (trx: Kysely<Database>) => Effect.Effect<A, E, R>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const name = `ta_sp_${++savepoints}`
       yield* query(operation, () => sql`savepoint ${sql.id(name)}`.execute(trx))
       const exit = yield* Effect.exit(body(trx))
@@ -75,14 +74,13 @@ export const makeTransactions = (db: Kysely<Database>): Transactions => {
     })
 
   const run: Transactions["run"] = (operation, body, options) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const current = yield* AmbientTransaction
       if (current !== undefined && current.owner === owner) return yield* nested(operation, current.trx, body)
       return yield* Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const builder = options?.isolation === undefined
-            ? db.startTransaction()
-            : db.startTransaction().setIsolationLevel(options.isolation)
+        Effect.gen(function* () {
+          const builder =
+            options?.isolation === undefined ? db.startTransaction() : db.startTransaction().setIsolationLevel(options.isolation)
           const trx = yield* query(operation, () => builder.execute())
           const exit = yield* Effect.exit(restore(body(trx)))
           if (Exit.isSuccess(exit)) {
@@ -99,7 +97,7 @@ export const makeTransactions = (db: Kysely<Database>): Transactions => {
 
   return {
     run,
-    executor: Effect.gen(function*() {
+    executor: Effect.gen(function* () {
       const current = yield* AmbientTransaction
       return current !== undefined && current.owner === owner ? current.trx : db
     }),

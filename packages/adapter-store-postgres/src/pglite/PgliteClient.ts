@@ -61,9 +61,7 @@ export const make = (options: PgliteOptions = {}): Effect.Effect<PgClient["Servi
       catch: (cause) => new MigrationError({ message: `opening PGlite: ${String(cause)}`, cause })
     }),
     (db) => Effect.promise(() => db.destroy()).pipe(Effect.ignore)
-  ).pipe(
-    Effect.flatMap((db) => fromKysely(db, { schema: options.schema, clock: options.clock, migrate: true, locking: "process" }))
-  )
+  ).pipe(Effect.flatMap((db) => fromKysely(db, { schema: options.schema, clock: options.clock, migrate: true, locking: "process" })))
 
 /**
  * The embedded client layer: PGlite, migrated on build, closed with the layer.

@@ -21,8 +21,5 @@ import * as PgliteClient from "./PgliteClient.ts"
  */
 export const layer = (
   options: PgliteClient.PgliteOptions = {}
-): Layer.Layer<
-  GrantStore.GrantStore | AuditLog.AuditLog | PullStore.PullStore | PgClient,
-  MigrationError,
-  SecretBox.SecretBox
-> => PgStore.layer.pipe(Layer.provideMerge(PgliteClient.layer(options)))
+): Layer.Layer<GrantStore.GrantStore | AuditLog.AuditLog | PullStore.PullStore | PgClient, MigrationError, SecretBox.SecretBox> =>
+  PgStore.layer.pipe(Layer.provideMerge(PgliteClient.layer(options)))

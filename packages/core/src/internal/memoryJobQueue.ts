@@ -83,28 +83,31 @@ export interface PendingJob {
  * @category services
  * @since 0.1.0
  */
-export class MemoryJobQueueControl extends Context.Service<MemoryJobQueueControl, {
-  /** The next `count` published jobs are enqueued twice (the copy bypasses the dedupe). */
-  readonly duplicateNext: (count: number) => Effect.Effect<void>
-  /** The next `count` published jobs are lost entirely (the outbox must republish them). */
-  readonly dropNext: (count: number) => Effect.Effect<void>
-  /** The next `count` published jobs reach the queue only after `delay` (later jobs overtake them). */
-  readonly delayNext: (count: number, delay: Duration.Input) => Effect.Effect<void>
-  /**
-   * With a chooser, `poll` delivers a random ready job of each target instead of its head:
-   * `chooser(n)` returns an index in `[0, n)` (pass a seeded one for reproducible runs).
-   * `null` restores FIFO delivery.
-   */
-  readonly reorder: (chooser: ((max: number) => number) | null) => Effect.Effect<void>
-  /** Replaces the stored payload of every queued copy of `jobId` with bytes that do not decode. */
-  readonly corrupt: (jobId: string) => Effect.Effect<void>
-  /** Clears every pending fault (duplicate, drop, delay, reorder). */
-  readonly clearFaults: Effect.Effect<void>
-  /** Number of jobs still owed a delivery (ready, leased, waiting or in transit). */
-  readonly size: Effect.Effect<number>
-  /** The jobs still owed a delivery, per target in queue order, then those in transit. */
-  readonly pending: Effect.Effect<ReadonlyArray<PendingJob>>
-}>()("@transient-access/core/MemoryJobQueueControl") {}
+export class MemoryJobQueueControl extends Context.Service<
+  MemoryJobQueueControl,
+  {
+    /** The next `count` published jobs are enqueued twice (the copy bypasses the dedupe). */
+    readonly duplicateNext: (count: number) => Effect.Effect<void>
+    /** The next `count` published jobs are lost entirely (the outbox must republish them). */
+    readonly dropNext: (count: number) => Effect.Effect<void>
+    /** The next `count` published jobs reach the queue only after `delay` (later jobs overtake them). */
+    readonly delayNext: (count: number, delay: Duration.Input) => Effect.Effect<void>
+    /**
+     * With a chooser, `poll` delivers a random ready job of each target instead of its head:
+     * `chooser(n)` returns an index in `[0, n)` (pass a seeded one for reproducible runs).
+     * `null` restores FIFO delivery.
+     */
+    readonly reorder: (chooser: ((max: number) => number) | null) => Effect.Effect<void>
+    /** Replaces the stored payload of every queued copy of `jobId` with bytes that do not decode. */
+    readonly corrupt: (jobId: string) => Effect.Effect<void>
+    /** Clears every pending fault (duplicate, drop, delay, reorder). */
+    readonly clearFaults: Effect.Effect<void>
+    /** Number of jobs still owed a delivery (ready, leased, waiting or in transit). */
+    readonly size: Effect.Effect<number>
+    /** The jobs still owed a delivery, per target in queue order, then those in transit. */
+    readonly pending: Effect.Effect<ReadonlyArray<PendingJob>>
+  }
+>()("@transient-access/core/MemoryJobQueueControl") {}
 
 interface Entry {
   readonly jobId: string
@@ -154,7 +157,9 @@ const leaseLost = (target: string) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Effect.Effect<{
+export const make = (
+  options: Options = {}
+): Effect.Effect<{
   readonly queue: JobQueue["Service"]
   readonly control: MemoryJobQueueControl["Service"]
 }> =>
@@ -215,11 +220,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       return Exit.isSuccess(exit) ? exit.value : null
     }
 
-    const settle = (
-      target: string,
-      token: number,
-      apply: (lease: Lease, now: number) => void
-    ): Effect.Effect<void, QueueError> =>
+    const settle = (target: string, token: number, apply: (lease: Lease, now: number) => void): Effect.Effect<void, QueueError> =>
       Clock.clockWith((clock) =>
         Effect.suspend(() => {
           const now = clock.currentTimeMillisUnsafe()
@@ -324,31 +325,29 @@ export const make = (options: Options = {}): Effect.Effect<{
     const withNow = <A>(f: (now: number) => A): Effect.Effect<A> =>
       Clock.clockWith((clock) => Effect.sync(() => f(clock.currentTimeMillisUnsafe())))
 
-    const publish = Effect.fn("MemoryJobQueue.publish")(function*(jobs: ReadonlyArray<Job>) {
+    const publish = Effect.fn("MemoryJobQueue.publish")(function* (jobs: ReadonlyArray<Job>) {
       const payloads: Array<string> = []
       for (const job of jobs) {
         payloads.push(
           yield* encodeJob(job).pipe(
-            Effect.mapError((cause) =>
-              new QueueError({ reason: "Corrupt", message: `job does not encode: ${cause.message}`, cause })
-            )
+            Effect.mapError((cause) => new QueueError({ reason: "Corrupt", message: `job does not encode: ${cause.message}`, cause }))
           )
         )
       }
       yield* withNow((now) => {
         housekeep(now)
-        jobs.forEach((job, index) => enqueue(job, payloads[index] as string, now))
+        for (const [index, job] of jobs.entries()) enqueue(job, payloads[index] as string, now)
       })
     })
 
-    const poll = Effect.fn("MemoryJobQueue.poll")(function*(request: {
+    const poll = Effect.fn("MemoryJobQueue.poll")(function* (request: {
       readonly consumer: string
       readonly max: number
       readonly wait?: Duration.Input
     }) {
       if (!(request.max >= 1)) return []
       const max = Math.floor(request.max)
-      const waitMs = request.wait === undefined ? 0 : toMillis(request.wait) ?? 0
+      const waitMs = request.wait === undefined ? 0 : (toMillis(request.wait) ?? 0)
       const deadline = (yield* Clock.currentTimeMillis) + waitMs
       for (;;) {
         const now = yield* Clock.currentTimeMillis
@@ -395,14 +394,23 @@ export const make = (options: Options = {}): Effect.Effect<{
     const count = (value: number): number => Math.max(0, Math.floor(value))
 
     const control = MemoryJobQueueControl.of({
-      duplicateNext: (n) => Effect.sync(() => void (faults.duplicate = count(n))),
-      dropNext: (n) => Effect.sync(() => void (faults.drop = count(n))),
+      duplicateNext: (n) =>
+        Effect.sync(() => {
+          faults.duplicate = count(n)
+        }),
+      dropNext: (n) =>
+        Effect.sync(() => {
+          faults.drop = count(n)
+        }),
       delayNext: (n, delay) =>
         Effect.sync(() => {
           faults.delayCount = count(n)
           faults.delayMs = toMillis(delay) ?? 0
         }),
-      reorder: (chooser) => Effect.sync(() => void (faults.chooser = chooser)),
+      reorder: (chooser) =>
+        Effect.sync(() => {
+          faults.chooser = chooser
+        }),
       corrupt: (jobId) =>
         Effect.sync(() => {
           for (const entries of queues.values()) {

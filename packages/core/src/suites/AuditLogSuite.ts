@@ -24,7 +24,7 @@ import { randomToken } from "../internal/randomToken.ts"
 export const suite = (name: string, layer: Layer.Layer<AuditLog, unknown>): void => {
   describe(`${name} (AuditLog contract)`, () => {
     it.live("records events and lists them newest first, by grant, up to a limit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const audit = yield* AuditLog
         const grantId = `ga_${randomToken(20)}`
         const other = `ga_${randomToken(20)}`
@@ -40,21 +40,32 @@ export const suite = (name: string, layer: Layer.Layer<AuditLog, unknown>): void
         for (const event of events) yield* audit.record(event)
         yield* audit.record({ at: base, actor: "bob", action: "grant.create", grantId: other, details: {} })
         const listed = yield* audit.list({ grantId, limit: 10 })
-        assert.deepStrictEqual(listed.map((event) => event.action), events.map((event) => event.action).toReversed())
+        assert.deepStrictEqual(
+          listed.map((event) => event.action),
+          events.map((event) => event.action).toReversed()
+        )
         assert.deepStrictEqual(listed[0], events[4])
         const limited = yield* audit.list({ grantId, limit: 2 })
-        assert.deepStrictEqual(limited.map((event) => event.action), ["grant.revoked", "grant.revoke-stuck"])
+        assert.deepStrictEqual(
+          limited.map((event) => event.action),
+          ["grant.revoked", "grant.revoke-stuck"]
+        )
         const others = yield* audit.list({ grantId: other })
-        assert.deepStrictEqual(others.map((event) => event.actor), ["bob"])
-      }).pipe(Effect.provide(layer)))
+        assert.deepStrictEqual(
+          others.map((event) => event.actor),
+          ["bob"]
+        )
+      }).pipe(Effect.provide(layer))
+    )
 
     it.live("events without a grant are listed unfiltered", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const audit = yield* AuditLog
         const marker = randomToken(12)
         yield* audit.record({ at: Date.now(), actor: "system", action: "device.bootstrap", grantId: null, details: { marker } })
         const recent = yield* audit.list({ limit: 50 })
         assert.isTrue(recent.some((event) => event.details.marker === marker && event.grantId === null))
-      }).pipe(Effect.provide(layer)))
+      }).pipe(Effect.provide(layer))
+    )
   })
 }

@@ -58,11 +58,7 @@ const hour = 3_600_000
  * @category testing
  * @since 0.1.0
  */
-export const suite = <R = never>(
-  name: string,
-  layer: Layer.Layer<DeviceGateway | R, unknown>,
-  options: Options<R>
-): void => {
+export const suite = <R = never>(name: string, layer: Layer.Layer<DeviceGateway | R, unknown>, options: Options<R>): void => {
   const device = options.device
   const allowedAddress = options.allowedAddress ?? "10.8.0.1"
   const forwardTarget = options.forwardTarget ?? { address: "192.0.2.10", port: 80 }
@@ -111,7 +107,7 @@ export const suite = <R = never>(
   })
 
   /** The scope's part of the inventory, cross-checked against the probe. */
-  const ownInventory = Effect.fnUntraced(function*(scope: Scope) {
+  const ownInventory = Effect.fnUntraced(function* (scope: Scope) {
     const gateway = yield* DeviceGateway
     const inventory = yield* gateway.inventory(device)
     const own: DeviceInventory = {
@@ -134,7 +130,7 @@ export const suite = <R = never>(
   })
 
   /** Removes everything the scope made. */
-  const cleanup = Effect.fnUntraced(function*(scope: Scope) {
+  const cleanup = Effect.fnUntraced(function* (scope: Scope) {
     const gateway = yield* DeviceGateway
     for (const username of scope.owns.names) yield* gateway.removeUser(device, username)
     for (const grantId of scope.owns.grants) yield* gateway.closeForward(device, grantId as GrantId)
@@ -147,193 +143,255 @@ export const suite = <R = never>(
 
   describe(`${name} (DeviceGateway contract)`, () => {
     it.live("createUser creates the user disabled and tagged with its grant", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const spec = userSpec(scope, 0, yield* expiry)
-        yield* gateway.createUser(device, spec)
-        const { own } = yield* ownInventory(scope)
-        assert.deepStrictEqual(own.users, [
-          { username: spec.username, grantId: spec.grantId, disabled: true, permission: spec.permission }
-        ])
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const spec = userSpec(scope, 0, yield* expiry)
+          yield* gateway.createUser(device, spec)
+          const { own } = yield* ownInventory(scope)
+          assert.deepStrictEqual(own.users, [
+            { username: spec.username, grantId: spec.grantId, disabled: true, permission: spec.permission }
+          ])
+          yield* cleanup(scope)
+        })
+      )
+    )
 
     it.live("createUser is idempotent for the same name and grant and never enables", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const spec = userSpec(scope, 1, yield* expiry)
-        yield* gateway.createUser(device, spec)
-        yield* gateway.createUser(device, spec)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users.map((user) => [user.username, user.disabled]), [
-          [spec.username, true]
-        ])
-        yield* gateway.enableUser(device, spec.username)
-        yield* gateway.createUser(device, spec)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users.map((user) => [user.username, user.disabled]), [
-          [spec.username, false]
-        ])
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const spec = userSpec(scope, 1, yield* expiry)
+          yield* gateway.createUser(device, spec)
+          yield* gateway.createUser(device, spec)
+          assert.deepStrictEqual(
+            (yield* ownInventory(scope)).own.users.map((user) => [user.username, user.disabled]),
+            [[spec.username, true]]
+          )
+          yield* gateway.enableUser(device, spec.username)
+          yield* gateway.createUser(device, spec)
+          assert.deepStrictEqual(
+            (yield* ownInventory(scope)).own.users.map((user) => [user.username, user.disabled]),
+            [[spec.username, false]]
+          )
+          yield* cleanup(scope)
+        })
+      )
+    )
 
     it.live("enableUser enables the user; enabling a missing user is NotFound", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const spec = userSpec(scope, 0, yield* expiry)
-        yield* gateway.createUser(device, spec)
-        yield* gateway.enableUser(device, spec.username)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users.map((user) => user.disabled), [false])
-        expectReason(yield* Effect.flip(gateway.enableUser(device, scope.username(9))), "NotFound", "enable of a missing user")
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users.map((user) => user.username), [spec.username])
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const spec = userSpec(scope, 0, yield* expiry)
+          yield* gateway.createUser(device, spec)
+          yield* gateway.enableUser(device, spec.username)
+          assert.deepStrictEqual(
+            (yield* ownInventory(scope)).own.users.map((user) => user.disabled),
+            [false]
+          )
+          expectReason(yield* Effect.flip(gateway.enableUser(device, scope.username(9))), "NotFound", "enable of a missing user")
+          assert.deepStrictEqual(
+            (yield* ownInventory(scope)).own.users.map((user) => user.username),
+            [spec.username]
+          )
+          yield* cleanup(scope)
+        })
+      )
+    )
 
     it.live("removeUser removes the user and is idempotent; a late enable finds nothing", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const spec = userSpec(scope, 0, yield* expiry)
-        yield* gateway.createUser(device, spec)
-        yield* gateway.removeUser(device, spec.username)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users, [])
-        yield* gateway.removeUser(device, spec.username)
-        yield* gateway.removeUser(device, scope.username(5))
-        expectReason(yield* Effect.flip(gateway.enableUser(device, spec.username)), "NotFound", "enable after remove")
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users, [])
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const spec = userSpec(scope, 0, yield* expiry)
+          yield* gateway.createUser(device, spec)
+          yield* gateway.removeUser(device, spec.username)
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.users, [])
+          yield* gateway.removeUser(device, spec.username)
+          yield* gateway.removeUser(device, scope.username(5))
+          expectReason(yield* Effect.flip(gateway.enableUser(device, spec.username)), "NotFound", "enable after remove")
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.users, [])
+        })
+      )
+    )
 
     it.live("a name held by another grant is Rejected and the holder is untouched", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const spec = userSpec(scope, 0, yield* expiry)
-        yield* gateway.createUser(device, spec)
-        const intruder: DeviceUserSpec = { ...spec, grantId: scope.grant(1) }
-        expectReason(yield* Effect.flip(gateway.createUser(device, intruder)), "Rejected", "name of another grant")
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.users.map((user) => user.grantId), [spec.grantId])
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const spec = userSpec(scope, 0, yield* expiry)
+          yield* gateway.createUser(device, spec)
+          const intruder: DeviceUserSpec = { ...spec, grantId: scope.grant(1) }
+          expectReason(yield* Effect.flip(gateway.createUser(device, intruder)), "Rejected", "name of another grant")
+          assert.deepStrictEqual(
+            (yield* ownInventory(scope)).own.users.map((user) => user.grantId),
+            [spec.grantId]
+          )
+          yield* cleanup(scope)
+        })
+      )
+    )
 
     it.live("invalid user names are Rejected and nothing is created", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const base = userSpec(scope, 0, yield* expiry)
-        const token = base.username.slice(3)
-        const invalid = [
-          "admin",
-          `ta-${token.toUpperCase()}`,
-          "ta-abc",
-          `ta-${"a".repeat(33)}`,
-          `ta-${token} x`,
-          `ta-${token};/system reset`,
-          `ta-${token}"`,
-          `TA-${token}`,
-          `ta_${token}`,
-          ""
-        ]
-        for (const username of invalid) {
-          expectReason(
-            yield* Effect.flip(gateway.createUser(device, { ...base, username })),
-            "Rejected",
-            `user name ${JSON.stringify(username)}`
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const base = userSpec(scope, 0, yield* expiry)
+          const token = base.username.slice(3)
+          const invalid = [
+            "admin",
+            `ta-${token.toUpperCase()}`,
+            "ta-abc",
+            `ta-${"a".repeat(33)}`,
+            `ta-${token} x`,
+            `ta-${token};/system reset`,
+            `ta-${token}"`,
+            `TA-${token}`,
+            `ta_${token}`,
+            ""
+          ]
+          for (const username of invalid) {
+            expectReason(
+              yield* Effect.flip(gateway.createUser(device, { ...base, username })),
+              "Rejected",
+              `user name ${JSON.stringify(username)}`
+            )
+          }
+          const { inventory } = yield* ownInventory(scope)
+          assert.isFalse(
+            inventory.users.some((user) => invalid.includes(user.username)),
+            "an invalid name was created"
           )
-        }
-        const { inventory } = yield* ownInventory(scope)
-        assert.isFalse(inventory.users.some((user) => invalid.includes(user.username)), "an invalid name was created")
-        if (options.probe !== undefined) {
-          const raw = yield* options.probe.usernames(device)
-          assert.isFalse(raw.some((username) => invalid.includes(username)), "an invalid name reached the device")
-        }
-      })))
+          if (options.probe !== undefined) {
+            const raw = yield* options.probe.usernames(device)
+            assert.isFalse(
+              raw.some((username) => invalid.includes(username)),
+              "an invalid name reached the device"
+            )
+          }
+        })
+      )
+    )
 
     it.live("the password never appears in inventory output", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const spec = userSpec(scope, 0, yield* expiry)
-        yield* gateway.createUser(device, spec)
-        yield* gateway.enableUser(device, spec.username)
-        const inventory = yield* gateway.inventory(device)
-        const secret = Redacted.value(spec.password)
-        assert.notInclude(JSON.stringify(inventory), secret)
-        assert.notInclude(inspect(inventory, { depth: 10 }), secret)
-        assert.notInclude(String(spec.password), secret)
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const spec = userSpec(scope, 0, yield* expiry)
+          yield* gateway.createUser(device, spec)
+          yield* gateway.enableUser(device, spec.username)
+          const inventory = yield* gateway.inventory(device)
+          const secret = Redacted.value(spec.password)
+          assert.notInclude(JSON.stringify(inventory), secret)
+          assert.notInclude(inspect(inventory, { depth: 10 }), secret)
+          assert.notInclude(String(spec.password), secret)
+          yield* cleanup(scope)
+        })
+      )
+    )
 
     it.live("forwards open disabled and idempotently, enable, list and close idempotently", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const forward = forwardSpec(scope, 0, yield* expiry)
-        yield* gateway.openForward(device, forward)
-        yield* gateway.openForward(device, forward)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: true }])
-        yield* gateway.enableForward(device, forward.grantId)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: false }])
-        yield* gateway.openForward(device, forward)
-        assert.deepStrictEqual(
-          (yield* ownInventory(scope)).own.forwards,
-          [{ ...forward, disabled: false }],
-          "a repeated open never disables an enabled forward"
-        )
-        yield* gateway.enableForward(device, forward.grantId)
-        yield* gateway.closeForward(device, forward.grantId)
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
-        yield* gateway.closeForward(device, forward.grantId)
-        yield* gateway.closeForward(device, scope.grant(7))
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const forward = forwardSpec(scope, 0, yield* expiry)
+          yield* gateway.openForward(device, forward)
+          yield* gateway.openForward(device, forward)
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: true }])
+          yield* gateway.enableForward(device, forward.grantId)
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: false }])
+          yield* gateway.openForward(device, forward)
+          assert.deepStrictEqual(
+            (yield* ownInventory(scope)).own.forwards,
+            [{ ...forward, disabled: false }],
+            "a repeated open never disables an enabled forward"
+          )
+          yield* gateway.enableForward(device, forward.grantId)
+          yield* gateway.closeForward(device, forward.grantId)
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
+          yield* gateway.closeForward(device, forward.grantId)
+          yield* gateway.closeForward(device, scope.grant(7))
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
+        })
+      )
+    )
 
     it.live("enabling a missing or closed forward is NotFound and creates nothing", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const forward = forwardSpec(scope, 0, yield* expiry)
-        expectReason(yield* Effect.flip(gateway.enableForward(device, scope.grant(9))), "NotFound", "enable of a missing forward")
-        yield* gateway.openForward(device, forward)
-        yield* gateway.closeForward(device, forward.grantId)
-        expectReason(yield* Effect.flip(gateway.enableForward(device, forward.grantId)), "NotFound", "enable after close")
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const forward = forwardSpec(scope, 0, yield* expiry)
+          expectReason(yield* Effect.flip(gateway.enableForward(device, scope.grant(9))), "NotFound", "enable of a missing forward")
+          yield* gateway.openForward(device, forward)
+          yield* gateway.closeForward(device, forward.grantId)
+          expectReason(yield* Effect.flip(gateway.enableForward(device, forward.grantId)), "NotFound", "enable after close")
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [])
+        })
+      )
+    )
 
     it.live("a forward on a listen port held by another grant is Rejected", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const forward = forwardSpec(scope, 0, yield* expiry)
-        yield* gateway.openForward(device, forward)
-        const other: DeviceForwardSpec = { ...forwardSpec(scope, 1, forward.expiresAt), listenPort: forward.listenPort }
-        expectReason(yield* Effect.flip(gateway.openForward(device, other)), "Rejected", "occupied listen port")
-        assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: true }])
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const forward = forwardSpec(scope, 0, yield* expiry)
+          yield* gateway.openForward(device, forward)
+          const other: DeviceForwardSpec = { ...forwardSpec(scope, 1, forward.expiresAt), listenPort: forward.listenPort }
+          expectReason(yield* Effect.flip(gateway.openForward(device, other)), "Rejected", "occupied listen port")
+          assert.deepStrictEqual((yield* ownInventory(scope)).own.forwards, [{ ...forward, disabled: true }])
+          yield* cleanup(scope)
+        })
+      )
+    )
 
     it.live("removing one grant's artifacts leaves other grants untouched", () =>
-      run(Effect.gen(function*() {
-        const gateway = yield* DeviceGateway
-        const scope = makeScope()
-        const expiresAt = yield* expiry
-        const [first, second] = [userSpec(scope, 0, expiresAt), userSpec(scope, 1, expiresAt)]
-        const [firstForward, secondForward] = [forwardSpec(scope, 2, expiresAt), forwardSpec(scope, 3, expiresAt)]
-        yield* gateway.createUser(device, first)
-        yield* gateway.createUser(device, second)
-        yield* gateway.enableUser(device, second.username)
-        yield* gateway.openForward(device, firstForward)
-        yield* gateway.openForward(device, secondForward)
-        yield* gateway.enableForward(device, secondForward.grantId)
-        const before = (yield* ownInventory(scope)).own
-        yield* gateway.removeUser(device, first.username)
-        yield* gateway.closeForward(device, firstForward.grantId)
-        const after = (yield* ownInventory(scope)).own
-        assert.deepStrictEqual(after.users, before.users.filter((user) => user.username !== first.username))
-        assert.deepStrictEqual(after.forwards, before.forwards.filter((forward) => forward.grantId !== firstForward.grantId))
-        assert.deepStrictEqual(after.users.map((user) => [user.username, user.disabled]), [[second.username, false]])
-        assert.deepStrictEqual(after.forwards.map((forward) => [forward.grantId, forward.disabled]), [[secondForward.grantId, false]])
-        yield* cleanup(scope)
-      })))
+      run(
+        Effect.gen(function* () {
+          const gateway = yield* DeviceGateway
+          const scope = makeScope()
+          const expiresAt = yield* expiry
+          const [first, second] = [userSpec(scope, 0, expiresAt), userSpec(scope, 1, expiresAt)]
+          const [firstForward, secondForward] = [forwardSpec(scope, 2, expiresAt), forwardSpec(scope, 3, expiresAt)]
+          yield* gateway.createUser(device, first)
+          yield* gateway.createUser(device, second)
+          yield* gateway.enableUser(device, second.username)
+          yield* gateway.openForward(device, firstForward)
+          yield* gateway.openForward(device, secondForward)
+          yield* gateway.enableForward(device, secondForward.grantId)
+          const before = (yield* ownInventory(scope)).own
+          yield* gateway.removeUser(device, first.username)
+          yield* gateway.closeForward(device, firstForward.grantId)
+          const after = (yield* ownInventory(scope)).own
+          assert.deepStrictEqual(
+            after.users,
+            before.users.filter((user) => user.username !== first.username)
+          )
+          assert.deepStrictEqual(
+            after.forwards,
+            before.forwards.filter((forward) => forward.grantId !== firstForward.grantId)
+          )
+          assert.deepStrictEqual(
+            after.users.map((user) => [user.username, user.disabled]),
+            [[second.username, false]]
+          )
+          assert.deepStrictEqual(
+            after.forwards.map((forward) => [forward.grantId, forward.disabled]),
+            [[secondForward.grantId, false]]
+          )
+          yield* cleanup(scope)
+        })
+      )
+    )
   })
 }

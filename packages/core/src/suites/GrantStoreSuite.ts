@@ -23,7 +23,7 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as fc from "fast-check"
@@ -73,19 +73,16 @@ const noJobs = (): ReadonlyArray<Job> => []
 
 const newGrant = makeNewGrant
 
-class UseFailed extends Data.TaggedError("UseFailed")<{}> {}
+class UseFailed extends Data.TaggedError("UseFailed")<Record<never, never>> {}
 
 /** Fails the test unless `error` has the expected tag, and narrows it. */
-const expectTag = <E extends { readonly _tag: string }, T extends E["_tag"]>(
-  error: E,
-  tag: T
-): Extract<E, { readonly _tag: T }> => {
+const expectTag = <E extends { readonly _tag: string }, T extends E["_tag"]>(error: E, tag: T): Extract<E, { readonly _tag: T }> => {
   assert.strictEqual(error._tag, tag)
   return error as Extract<E, { readonly _tag: T }>
 }
 
 const insertGrant = (store: Store, overrides: Partial<Grant> = {}, extra: Partial<NewGrant> = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const result = yield* store.insert(newGrant(makeTestGrant(overrides), extra))
     assert.strictEqual(result._tag, "Inserted")
     return result.grant
@@ -100,7 +97,7 @@ const paths: Readonly<Record<GrantState, ReadonlyArray<GrantPatch>>> = {
 
 /** Applies patches one after another (each a fresh compare-and-set). */
 const applyAll = (store: Store, grant: Grant, patches: ReadonlyArray<GrantPatch>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     let current = grant
     for (const patch of patches) {
       current = yield* store.update({ grantId: current.id, expectedGeneration: current.generation, patch, jobs: noJobs })
@@ -120,7 +117,7 @@ const getOrFail = (store: Store, grantId: GrantId) =>
 
 /** Takes every job currently eligible (long republish delay) until the outbox hands out nothing. */
 const drainOutbox = (store: Store) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const all: Array<OutboxEntry> = []
     for (;;) {
       const batch = yield* store.takeOutbox({ limit: 500, republishAfterMs: hour })
@@ -131,7 +128,7 @@ const drainOutbox = (store: Store) =>
 
 /** Completes every job in the outbox (the suite owns its store), so republication tests see only their own. */
 const clearOutbox = (store: Store) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (;;) {
       const batch = yield* store.takeOutbox({ limit: 500, republishAfterMs: 0 })
       if (batch.length === 0) return
@@ -151,7 +148,7 @@ const expirePlan = (grant: Grant, now: number) => ({
 
 /** Calls `claimExpired` until it returns nothing; returns every claimed grant. */
 const claimAll = (store: Store, limit: number, plan = expirePlan) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const all: Array<Grant> = []
     for (;;) {
       const batch = yield* store.claimExpired({ limit, plan })
@@ -172,16 +169,12 @@ const assertUnique = (values: ReadonlyArray<string>, what: string): void =>
  * @category testing
  * @since 0.1.0
  */
-export const suite = (
-  name: string,
-  storeLayer: Layer.Layer<GrantStore, unknown>,
-  options: GrantStoreSuiteOptions = {}
-): void => {
+export const suite = (name: string, storeLayer: Layer.Layer<GrantStore, unknown>, options: GrantStoreSuiteOptions = {}): void => {
   const propertyRuns = options.propertyRuns ?? 25
   layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`${name} (GrantStore contract)`, (it) => {
     describe("insert, get, list", () => {
       it.effect("insert stamps generation 1 and the region's next revision; get returns the stored grant", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const input = makeTestGrant({ label: "contract" })
           const result = yield* store.insert(newGrant(input))
@@ -192,10 +185,11 @@ export const suite = (
           assert.deepStrictEqual(yield* getOrFail(store, input.id), result.grant)
           assert.strictEqual((yield* store.regionSnapshot(input.regionId)).revision, result.grant.revision)
           assert.isTrue(Option.isNone(yield* store.get(newGrantId())))
-        }))
+        })
+      )
 
       it.effect("list filters by device, region, states and revokeStuck, newest first, with a limit", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const [deviceA, deviceB] = [newDevice(), newDevice()]
@@ -217,12 +211,13 @@ export const suite = (
           assert.deepStrictEqual(ids(yield* store.list({ deviceId: deviceA, states: ["pending"], limit: 1 })), [g2.id])
           assert.deepStrictEqual((yield* store.list({ regionId, revokeStuck: true }))[0], g3Stuck)
           assert.deepStrictEqual(yield* store.list({ regionId: newRegion() }), [])
-        }))
+        })
+      )
     })
 
     describe("port exclusivity", () => {
       it.effect("a held (region, port) refuses another grant with PortTaken and writes nothing", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const first = yield* insertGrant(store)
           const port = first.endpoint.port
@@ -237,10 +232,11 @@ export const suite = (
           assert.strictEqual((yield* store.regionSnapshot(first.regionId)).revision, revisionBefore)
           // the same port in another region is free
           yield* insertGrant(store, { endpoint: { host: "203.0.113.10", port } })
-        }))
+        })
+      )
 
       it.effect("the port stays held through active and revoking and is free again only at revoked", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const pending = yield* insertGrant(store)
           const sameSlot = () =>
@@ -253,10 +249,11 @@ export const suite = (
           yield* applyAll(store, current, [{ state: "revoked", revokedAt: Date.now() }])
           const next = yield* store.insert(newGrant(sameSlot()))
           assert.strictEqual(next._tag, "Inserted")
-        }))
+        })
+      )
 
       it.effect("heldPorts lists pending, active and revoking ports, plus revoked ones inside the cool-down", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const at = (port: number) => ({ regionId, endpoint: { host: "203.0.113.10", port } })
@@ -271,12 +268,13 @@ export const suite = (
           assert.deepStrictEqual(yield* store.heldPorts(regionId, 60_000), [21_001, 21_002, 21_003, 21_004])
           assert.deepStrictEqual(yield* store.heldPorts(regionId, hour), [21_001, 21_002, 21_003, 21_004, 21_005])
           assert.deepStrictEqual(yield* store.heldPorts(newRegion(), hour), [])
-        }))
+        })
+      )
     })
 
     describe("idempotency keys", () => {
       it.effect("the same key and fingerprint replay the original grant and write nothing", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const key: IdempotencyKey = { actor: newActor(), key: `key-${testSuffix()}`, fingerprint: "request-1" }
           const original = yield* insertGrant(store, {}, { idempotency: Option.some(key) })
@@ -300,10 +298,11 @@ export const suite = (
           const active = yield* applyAll(store, original, [{ state: "active" }])
           const later = yield* store.insert(newGrant(makeTestGrant(), { idempotency: Option.some(key) }))
           assert.deepStrictEqual(later.grant, active)
-        }))
+        })
+      )
 
       it.effect("the same key with another fingerprint is an IdempotencyConflict; keys are per actor", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const key: IdempotencyKey = { actor: newActor(), key: `key-${testSuffix()}`, fingerprint: "request-1" }
           yield* insertGrant(store, {}, { idempotency: Option.some(key) })
@@ -317,25 +316,33 @@ export const suite = (
             newGrant(other, { idempotency: Option.some({ ...key, actor: newActor(), fingerprint: "request-2" }) })
           )
           assert.strictEqual(otherActor._tag, "Inserted")
-        }))
+        })
+      )
     })
 
     describe("compare-and-set updates", () => {
       it.effect("update bumps generation, stamps the next revision and writes the jobs built from the new grant", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           let seenByInsert: Grant | undefined
           let provisionedJobs: ReadonlyArray<Job> = []
-          const inserted = yield* insertGrant(store, {}, {
-            jobs: (grant) => {
-              seenByInsert = grant
-              provisionedJobs = provisionJobs(grant, grant.createdAt)
-              return provisionedJobs
+          const inserted = yield* insertGrant(
+            store,
+            {},
+            {
+              jobs: (grant) => {
+                seenByInsert = grant
+                provisionedJobs = provisionJobs(grant, grant.createdAt)
+                return provisionedJobs
+              }
             }
-          })
+          )
           assert.deepStrictEqual(seenByInsert, inserted)
           const provisioned = jobsOf(yield* drainOutbox(store), [inserted.id])
-          assert.deepStrictEqual(provisioned, provisionedJobs.map((job) => ({ job, publications: 0 })))
+          assert.deepStrictEqual(
+            provisioned,
+            provisionedJobs.map((job) => ({ job, publications: 0 }))
+          )
           let seenByUpdate: Grant | undefined
           let written: ReadonlyArray<Job> = []
           const updated = yield* store.update({
@@ -359,10 +366,11 @@ export const suite = (
             jobsOf(yield* drainOutbox(store), [inserted.id]).map((entry) => entry.job),
             written
           )
-        }))
+        })
+      )
 
       it.effect("a stale generation is a GenerationConflict and changes nothing; an unknown grant is GrantNotFound", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const inserted = yield* insertGrant(store)
           const active = yield* applyAll(store, inserted, [{ state: "active" }])
@@ -383,10 +391,11 @@ export const suite = (
           assert.strictEqual((yield* store.regionSnapshot(active.regionId)).revision, revisionBefore)
           const missing = yield* Effect.flip(store.update({ ...stale, grantId: newGrantId() }))
           expectTag(missing, "GrantNotFound")
-        }))
+        })
+      )
 
       it.effect("every (from, to) pair: allowed transitions apply, others are InvalidTransition and change nothing", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           for (const from of GrantState.literals) {
@@ -394,12 +403,14 @@ export const suite = (
               const grant = yield* grantIn(store, from, { regionId })
               yield* drainOutbox(store)
               const revisionBefore = (yield* store.regionSnapshot(regionId)).revision
-              const exit = yield* Effect.exit(store.update({
-                grantId: grant.id,
-                expectedGeneration: grant.generation,
-                patch: { state: to },
-                jobs: (next) => [jobFor("nat.close", next, Date.now())]
-              }))
+              const exit = yield* Effect.exit(
+                store.update({
+                  grantId: grant.id,
+                  expectedGeneration: grant.generation,
+                  patch: { state: to },
+                  jobs: (next) => [jobFor("nat.close", next, Date.now())]
+                })
+              )
               const jobs = jobsOf(yield* drainOutbox(store), [grant.id])
               if (canTransition(from, to)) {
                 assert.isTrue(exit._tag === "Success", `${from} -> ${to} should be allowed`)
@@ -415,10 +426,11 @@ export const suite = (
               }
             }
           }
-        }))
+        })
+      )
 
       it.effect("property: random updates match a model (CAS, transitions, strictly increasing revisions, atomic jobs)", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const command = fc.record({
             insert: fc.boolean(),
@@ -436,12 +448,13 @@ export const suite = (
               { numRuns: propertyRuns }
             )
           )
-        }))
+        })
+      )
     })
 
     describe("claimExpired", () => {
       it.effect("claims only pending/active grants whose expiresAt has passed and applies the plan atomically", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const past = Date.now() - 60_000
@@ -461,7 +474,10 @@ export const suite = (
           assert.deepStrictEqual(sortedIds(claimedOurs), sortedIds([pending, active]))
           for (const before of [pending, active]) {
             const after = yield* getOrFail(store, before.id)
-            assert.deepStrictEqual(claimedOurs.find((grant) => grant.id === before.id), after)
+            assert.deepStrictEqual(
+              claimedOurs.find((grant) => grant.id === before.id),
+              after
+            )
             assert.strictEqual(after.state, "revoking")
             assert.strictEqual(after.revokeReason, "expired")
             assert.strictEqual(after.generation, before.generation + 1)
@@ -476,28 +492,36 @@ export const suite = (
           const jobs = jobsOf(yield* drainOutbox(store), ours)
           assert.deepStrictEqual(jobs.map((entry) => entry.job.grantId).sort(), [active.id, active.id, pending.id, pending.id].sort())
           const again = yield* claimAll(store, 10)
-          assert.deepStrictEqual(again.filter((grant) => ours.includes(grant.id)), [])
-        }))
+          assert.deepStrictEqual(
+            again.filter((grant) => ours.includes(grant.id)),
+            []
+          )
+        })
+      )
 
       it.effect("two concurrent claimers over 200 expired grants claim each exactly once", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const past = Date.now() - 1_000
           const grants: Array<Grant> = []
           for (let index = 0; index < 200; index++) {
-            grants.push(
-              yield* insertGrant(store, { regionId, expiresAt: past, endpoint: { host: "203.0.113.10", port: 20_000 + index } })
-            )
+            grants.push(yield* insertGrant(store, { regionId, expiresAt: past, endpoint: { host: "203.0.113.10", port: 20_000 + index } }))
           }
           const ours = grants.map((grant) => grant.id)
           yield* drainOutbox(store)
           const [first, second] = yield* Effect.all([claimAll(store, 7), claimAll(store, 7)], { concurrency: 2 })
           const everything = [...first, ...second]
-          assertUnique(everything.map((grant) => grant.id), "claims")
+          assertUnique(
+            everything.map((grant) => grant.id),
+            "claims"
+          )
           const claimedOurs = everything.filter((grant) => ours.includes(grant.id))
           assert.strictEqual(claimedOurs.length, 200)
-          assertUnique(claimedOurs.map((grant) => String(grant.revision)), "revisions stamped in one region")
+          assertUnique(
+            claimedOurs.map((grant) => String(grant.revision)),
+            "revisions stamped in one region"
+          )
           for (const grant of grants) {
             const after = yield* getOrFail(store, grant.id)
             assert.strictEqual(after.state, "revoking")
@@ -505,39 +529,52 @@ export const suite = (
           }
           const jobs = jobsOf(yield* drainOutbox(store), ours)
           assert.strictEqual(jobs.length, 400)
-          assertUnique(jobs.map((entry) => entry.job.id), "removal jobs")
-        }))
+          assertUnique(
+            jobs.map((entry) => entry.job.id),
+            "removal jobs"
+          )
+        })
+      )
 
       it.effect("skips a grant whose lock withLiveGrant holds (SKIP LOCKED) and claims it once released", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const grant = yield* insertGrant(store, { expiresAt: Date.now() + 400 })
           const started = yield* Deferred.make<void>()
           const release = yield* Deferred.make<void>()
           const holder = yield* Effect.forkChild(
             store.withLiveGrant(grant.id, () =>
-              Deferred.succeed(started, undefined).pipe(Effect.andThen(Deferred.await(release)), Effect.as("held")))
+              Deferred.succeed(started, undefined).pipe(Effect.andThen(Deferred.await(release)), Effect.as("held"))
+            )
           )
           yield* Deferred.await(started)
           yield* Effect.sleep("700 millis") // the grant expires while its lock is held
           const whileHeld = yield* claimAll(store, 50).pipe(Effect.timeout("20 seconds"))
-          assert.isFalse(whileHeld.some((claimed) => claimed.id === grant.id), "claimed a locked grant")
+          assert.isFalse(
+            whileHeld.some((claimed) => claimed.id === grant.id),
+            "claimed a locked grant"
+          )
           assert.strictEqual((yield* getOrFail(store, grant.id)).state, "pending")
           yield* Deferred.succeed(release, undefined)
           assert.deepStrictEqual(yield* Fiber.join(holder), Option.some("held"))
           const afterRelease = yield* claimAll(store, 50)
           assert.strictEqual(afterRelease.filter((claimed) => claimed.id === grant.id).length, 1)
-        }))
+        })
+      )
     })
 
     describe("withLiveGrant", () => {
       it.effect("runs `use` on a live grant only; None for expired, revoking, revoked or unknown grants", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const pending = yield* grantIn(store, "pending")
           const active = yield* grantIn(store, "active")
           let calls = 0
-          const use = (grant: Grant) => Effect.sync(() => (calls += 1, grant))
+          const use = (grant: Grant) =>
+            Effect.sync(() => {
+              calls += 1
+              return grant
+            })
           assert.deepStrictEqual(yield* store.withLiveGrant(pending.id, use), Option.some(pending))
           assert.deepStrictEqual(yield* store.withLiveGrant(active.id, use), Option.some(active))
           assert.strictEqual(calls, 2)
@@ -548,26 +585,30 @@ export const suite = (
             assert.isTrue(Option.isNone(yield* store.withLiveGrant(grantId, use)))
           }
           assert.strictEqual(calls, 2)
-        }))
+        })
+      )
 
       it.effect("a concurrent update waits until `use` is done", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const grant = yield* insertGrant(store)
           const events: Array<string> = []
           const started = yield* Deferred.make<void>()
           const release = yield* Deferred.make<void>()
-          const holder = yield* Effect.forkChild(store.withLiveGrant(grant.id, () =>
-            Effect.gen(function*() {
-              yield* Deferred.succeed(started, undefined)
-              yield* Deferred.await(release)
-              events.push("use done")
-            })))
+          const holder = yield* Effect.forkChild(
+            store.withLiveGrant(grant.id, () =>
+              Effect.gen(function* () {
+                yield* Deferred.succeed(started, undefined)
+                yield* Deferred.await(release)
+                events.push("use done")
+              })
+            )
+          )
           yield* Deferred.await(started)
           const updater = yield* Effect.forkChild(
-            store.update({ grantId: grant.id, expectedGeneration: 1, patch: { state: "revoking" }, jobs: noJobs }).pipe(
-              Effect.tap(() => Effect.sync(() => events.push("update done")))
-            )
+            store
+              .update({ grantId: grant.id, expectedGeneration: 1, patch: { state: "revoking" }, jobs: noJobs })
+              .pipe(Effect.tap(() => Effect.sync(() => events.push("update done"))))
           )
           yield* Effect.sleep("300 millis")
           assert.deepStrictEqual(events, [], "the update completed while `use` held the grant")
@@ -576,28 +617,34 @@ export const suite = (
           const updated = yield* Fiber.join(updater)
           assert.deepStrictEqual(events, ["use done", "update done"])
           assert.strictEqual(updated.generation, 2)
-        }))
+        })
+      )
 
       it.effect("a failing `use` fails withLiveGrant with its error and releases the lock", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const grant = yield* insertGrant(store)
           const error = yield* Effect.flip(store.withLiveGrant(grant.id, () => Effect.fail(new UseFailed())))
           assert.strictEqual(error._tag, "UseFailed")
-          const updated = yield* store.update({ grantId: grant.id, expectedGeneration: 1, patch: { state: "active" }, jobs: noJobs })
+          const updated = yield* store
+            .update({ grantId: grant.id, expectedGeneration: 1, patch: { state: "active" }, jobs: noJobs })
             .pipe(Effect.timeout("20 seconds"))
           assert.strictEqual(updated.state, "active")
-        }))
+        })
+      )
     })
 
     describe("outbox", () => {
       it.effect("hands out a never-published job once, republishes after republishAfterMs, forgets completed jobs", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           yield* clearOutbox(store)
           const grant = yield* insertGrant(store)
           const first = jobsOf(yield* store.takeOutbox({ limit: 1_000, republishAfterMs: hour }), [grant.id])
-          assert.deepStrictEqual(first.map((entry) => entry.publications), [0, 0])
+          assert.deepStrictEqual(
+            first.map((entry) => entry.publications),
+            [0, 0]
+          )
           assert.deepStrictEqual(jobsOf(yield* store.takeOutbox({ limit: 1_000, republishAfterMs: hour }), [grant.id]), [])
           const [jobA, jobB] = first.map((entry) => entry.job)
           assert.isDefined(jobA)
@@ -607,18 +654,28 @@ export const suite = (
           yield* Effect.sleep("500 millis")
           assert.deepStrictEqual(jobsOf(yield* store.takeOutbox({ limit: 1_000, republishAfterMs: hour }), [grant.id]), [])
           const again = jobsOf(yield* store.takeOutbox({ limit: 1_000, republishAfterMs: 250 }), [grant.id])
-          assert.deepStrictEqual(again.map((entry) => [entry.job, entry.publications]), [[jobA, 1], [jobB, 1]])
+          assert.deepStrictEqual(
+            again.map((entry) => [entry.job, entry.publications]),
+            [
+              [jobA, 1],
+              [jobB, 1]
+            ]
+          )
           yield* store.completeJobs([jobA.id])
           yield* Effect.sleep("500 millis")
           const third = jobsOf(yield* store.takeOutbox({ limit: 1_000, republishAfterMs: 250 }), [grant.id])
-          assert.deepStrictEqual(third.map((entry) => [entry.job, entry.publications]), [[jobB, 2]])
+          assert.deepStrictEqual(
+            third.map((entry) => [entry.job, entry.publications]),
+            [[jobB, 2]]
+          )
           yield* store.completeJobs([jobB.id, jobB.id])
           yield* Effect.sleep("500 millis")
           assert.deepStrictEqual(jobsOf(yield* store.takeOutbox({ limit: 1_000, republishAfterMs: 250 }), [grant.id]), [])
-        }))
+        })
+      )
 
       it.effect("a job taken but never marked published is handed out again after republishAfterMs", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           yield* clearOutbox(store)
           const grant = yield* insertGrant(store)
@@ -631,20 +688,22 @@ export const suite = (
             taken.map((entry) => [entry.job.id, 1]).sort()
           )
           yield* store.completeJobs(taken.map((entry) => entry.job.id))
-        }))
+        })
+      )
 
       it.effect("takeOutbox honours its limit", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           yield* clearOutbox(store)
           for (let index = 0; index < 3; index++) yield* insertGrant(store)
           assert.strictEqual((yield* store.takeOutbox({ limit: 4, republishAfterMs: hour })).length, 4)
           assert.strictEqual((yield* store.takeOutbox({ limit: 4, republishAfterMs: hour })).length, 2)
           assert.strictEqual((yield* store.takeOutbox({ limit: 4, republishAfterMs: hour })).length, 0)
-        }))
+        })
+      )
 
       it.effect("concurrent takers never receive the same never-published job", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           yield* clearOutbox(store)
           const regionId = newRegion()
@@ -652,7 +711,7 @@ export const suite = (
           for (let index = 0; index < 60; index++) {
             ours.push((yield* insertGrant(store, { regionId, endpoint: { host: "203.0.113.10", port: 20_000 + index } })).id)
           }
-          const taker = Effect.gen(function*() {
+          const taker = Effect.gen(function* () {
             const all: Array<OutboxEntry> = []
             for (;;) {
               const batch = yield* store.takeOutbox({ limit: 7, republishAfterMs: hour })
@@ -662,28 +721,35 @@ export const suite = (
           })
           const results = yield* Effect.all([taker, taker, taker, taker], { concurrency: 4 })
           const everything = results.flat()
-          assertUnique(everything.map((entry) => entry.job.id), "jobs handed out")
+          assertUnique(
+            everything.map((entry) => entry.job.id),
+            "jobs handed out"
+          )
           assert.strictEqual(jobsOf(everything, ours).length, 120)
           yield* store.completeJobs(everything.map((entry) => entry.job.id))
-        }))
+        })
+      )
     })
 
     describe("device secret", () => {
       it.effect("round trip, wipe, wiped at revoked, never in clear in grants or in the backend", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const password = randomToken(32, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
           const other = randomToken(32, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-          const inserted = yield* store.insert(
-            newGrant(makeTestGrant(), { deviceSecret: Option.some(Redacted.make(password)) })
-          )
+          const inserted = yield* store.insert(newGrant(makeTestGrant(), { deviceSecret: Option.some(Redacted.make(password)) }))
           const grant = inserted.grant
           const read = yield* store.readDeviceSecret(grant.id)
           assert.isTrue(Option.isSome(read))
           assert.strictEqual(Redacted.value(Option.getOrThrow(read)), password)
-          const revoking = yield* grantIn(store, "revoking", { deviceId: grant.deviceId }, {
-            deviceSecret: Option.some(Redacted.make(other))
-          })
+          const revoking = yield* grantIn(
+            store,
+            "revoking",
+            { deviceId: grant.deviceId },
+            {
+              deviceSecret: Option.some(Redacted.make(other))
+            }
+          )
           assert.isTrue(Option.isSome(yield* store.readDeviceSecret(revoking.id)))
           const outputs = JSON.stringify([
             inserted,
@@ -710,12 +776,13 @@ export const suite = (
           const withoutSecret = yield* insertGrant(store)
           assert.isTrue(Option.isNone(yield* store.readDeviceSecret(withoutSecret.id)))
           assert.isTrue(Option.isNone(yield* store.readDeviceSecret(newGrantId())))
-        }))
+        })
+      )
     })
 
     describe("fences and views", () => {
       it.effect("nextDeviceSequence is strictly increasing per device, also under concurrent calls", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const deviceId = newDevice()
           const concurrent = yield* Effect.all(
@@ -732,10 +799,11 @@ export const suite = (
           }
           const elsewhere = yield* store.nextDeviceSequence(newDevice())
           assert.isTrue(Number.isInteger(elsewhere) && elsewhere > 0)
-        }))
+        })
+      )
 
       it.effect("regionSnapshot and deviceGrants show non-revoked grants; the snapshot revision is the region's latest", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const deviceId = newDevice()
@@ -751,10 +819,11 @@ export const suite = (
           assert.deepStrictEqual(sortedIds(yield* store.deviceGrants(deviceId)), sortedIds([pending, revoking, elsewhere]))
           assert.deepStrictEqual(yield* store.regionSnapshot(newRegion()), { revision: 0, grants: [] })
           assert.deepStrictEqual(yield* store.deviceGrants(newDevice()), [])
-        }))
+        })
+      )
 
       it.effect("revisions of one region strictly increase with every change, across grants", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const revisions: Array<number> = []
@@ -769,10 +838,11 @@ export const suite = (
             assert.isAbove(revisions[index] ?? 0, revisions[index - 1] ?? 0)
           }
           assert.strictEqual((yield* store.regionSnapshot(regionId)).revision, revisions.at(-1))
-        }))
+        })
+      )
 
       it.effect("advanceRegionRevision raises the region's revision (never lowers it); the next change is newer", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const regionId = newRegion()
           const grant = yield* insertGrant(store, { regionId })
@@ -786,10 +856,11 @@ export const suite = (
           yield* store.advanceRegionRevision(fresh, 50)
           const first = yield* insertGrant(store, { regionId: fresh })
           assert.isAbove(first.revision, 50)
-        }))
+        })
+      )
 
       it.effect("stats count grants by state, stuck revokes and the outbox", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* GrantStore
           const before = yield* store.stats
           const stuck = { progress: { revokeStuck: true } } satisfies GrantPatch
@@ -801,10 +872,7 @@ export const suite = (
           yield* applyAll(store, revoked, [stuck, { state: "revoked" }])
           const after = yield* store.stats
           const delta = (state: GrantState) => after.grantsByState[state] - before.grantsByState[state]
-          assert.deepStrictEqual(
-            GrantState.literals.map(delta),
-            [1, 1, 1, 1]
-          )
+          assert.deepStrictEqual(GrantState.literals.map(delta), [1, 1, 1, 1])
           assert.strictEqual(after.revokeStuck - before.revokeStuck, 1)
           assert.strictEqual(after.outboxPending - before.outboxPending, 8)
           yield* Effect.sleep("150 millis")
@@ -813,7 +881,8 @@ export const suite = (
           yield* store.completeJobs(everything.map((entry) => entry.job.id))
           const drained = yield* store.stats
           assert.isAtMost(drained.outboxPending, after.outboxPending - 8)
-        }))
+        })
+      )
     })
   })
 }
@@ -829,13 +898,13 @@ interface ModelCommand {
 
 /** Runs random commands against the store and a model of one region, checking each outcome. */
 const runModel = (store: Store, commands: ReadonlyArray<ModelCommand>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const regionId = newRegion()
     const model: Array<Grant> = []
     const expectedJobs = new Set<string>()
     let revision = 0
     let port = 20_000
-    const insertOne = Effect.gen(function*() {
+    const insertOne = Effect.gen(function* () {
       const grant = yield* insertGrant(store, { regionId, endpoint: { host: "203.0.113.10", port: port++ } })
       assert.isAbove(grant.revision, revision)
       revision = grant.revision
@@ -855,20 +924,22 @@ const runModel = (store: Store, commands: ReadonlyArray<ModelCommand>) =>
         progress: { provisionAttempts: command.attempts }
       }
       let written: ReadonlyArray<Job> = []
-      const exit = yield* Effect.exit(store.update({
-        grantId: current.id,
-        expectedGeneration: command.stale ? current.generation - 1 : current.generation,
-        patch,
-        jobs: (grant) => {
-          written = Array.from({ length: command.jobCount }, () => jobFor("nat.close", grant, Date.now()))
-          return written
-        }
-      }))
+      const exit = yield* Effect.exit(
+        store.update({
+          grantId: current.id,
+          expectedGeneration: command.stale ? current.generation - 1 : current.generation,
+          patch,
+          jobs: (grant) => {
+            written = Array.from({ length: command.jobCount }, () => jobFor("nat.close", grant, Date.now()))
+            return written
+          }
+        })
+      )
       const expectedError = command.stale
         ? "GenerationConflict"
         : command.to !== undefined && !canTransition(current.state, command.to)
-        ? "InvalidTransition"
-        : undefined
+          ? "InvalidTransition"
+          : undefined
       if (expectedError === undefined) {
         assert.isTrue(exit._tag === "Success", `update should succeed: ${JSON.stringify(command)}`)
         const updated = yield* exit
@@ -883,7 +954,10 @@ const runModel = (store: Store, commands: ReadonlyArray<ModelCommand>) =>
         const error = yield* Effect.flip(exit)
         assert.strictEqual(error._tag, expectedError)
       }
-      assert.deepStrictEqual(yield* getOrFail(store, current.id), model.find((grant) => grant.id === current.id))
+      assert.deepStrictEqual(
+        yield* getOrFail(store, current.id),
+        model.find((grant) => grant.id === current.id)
+      )
       assert.strictEqual((yield* store.regionSnapshot(regionId)).revision, revision)
     }
     const outbox = yield* drainOutbox(store)

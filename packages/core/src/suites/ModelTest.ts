@@ -126,9 +126,27 @@ export const regions: ReadonlyArray<Region> = [
 ]
 /** Devices of every run. */
 export const devices: ReadonlyArray<Device> = [
-  { id: "d1" as DeviceId, regionId: "r1" as RegionId, tunnelAddress: "10.255.0.11", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" },
-  { id: "d2" as DeviceId, regionId: "r1" as RegionId, tunnelAddress: "10.255.0.12", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" },
-  { id: "d3" as DeviceId, regionId: "r2" as RegionId, tunnelAddress: "10.255.1.13", ports: { ssh: 22, winbox: 8291, api: 8728 }, mode: "push" }
+  {
+    id: "d1" as DeviceId,
+    regionId: "r1" as RegionId,
+    tunnelAddress: "10.255.0.11",
+    ports: { ssh: 22, winbox: 8291, api: 8728 },
+    mode: "push"
+  },
+  {
+    id: "d2" as DeviceId,
+    regionId: "r1" as RegionId,
+    tunnelAddress: "10.255.0.12",
+    ports: { ssh: 22, winbox: 8291, api: 8728 },
+    mode: "push"
+  },
+  {
+    id: "d3" as DeviceId,
+    regionId: "r2" as RegionId,
+    tunnelAddress: "10.255.1.13",
+    ports: { ssh: 22, winbox: 8291, api: 8728 },
+    mode: "push"
+  }
 ]
 const actor: Policy.Actor = { id: "model" as ActorId, roles: ["admin"] }
 
@@ -164,7 +182,6 @@ class World {
   }
 
   async init(): Promise<void> {
-    const world = this
     const regionalParts = await Effect.runPromise(MemoryRegionalGateway.make())
     let inner: DeviceGateway["Service"]
     if (this.options.device !== undefined) {
@@ -194,12 +211,11 @@ class World {
     const wrapped: DeviceGateway["Service"] = {
       ...inner,
       createUser: (device: Device, spec: DeviceUserSpec) =>
-        world.issue(device, "create", spec.username, inner.createUser(device, spec), true),
-      enableUser: (device, username) => world.issue(device, "enable", username, inner.enableUser(device, username), false),
+        this.issue(device, "create", spec.username, inner.createUser(device, spec), true),
+      enableUser: (device, username) => this.issue(device, "enable", username, inner.enableUser(device, username), false),
       openForward: (device: Device, forward: DeviceForwardSpec) =>
-        world.issue(device, "forward open", forward.grantId, inner.openForward(device, forward), true),
-      enableForward: (device, grantId) =>
-        world.issue(device, "forward enable", grantId, inner.enableForward(device, grantId), false)
+        this.issue(device, "forward open", forward.grantId, inner.openForward(device, forward), true),
+      enableForward: (device, grantId) => this.issue(device, "forward enable", grantId, inner.enableForward(device, grantId), false)
     }
     const layer = Engine.layer({
       regional: Layer.succeed(RegionalGateway, regionalParts.gateway),
@@ -211,9 +227,7 @@ class World {
       queue: queueLayer,
       settings: { provisionAttempts: 6, stuckAfterAttempts: 4, retryBaseMs: 1_000, retryMaxMs: 60_000, republishAfterMs: 5 * minute }
     })
-    this.runtime = ManagedRuntime.make(
-      layer.pipe(Layer.provide(Layer.succeed(Clock.Clock, this.clock.clock)))
-    )
+    this.runtime = ManagedRuntime.make(layer.pipe(Layer.provide(Layer.succeed(Clock.Clock, this.clock.clock))))
   }
 
   /**
@@ -282,9 +296,7 @@ class World {
   async step(name: string, body: () => Promise<void>): Promise<void> {
     const before = await this.allGrants()
     const nowBefore = this.clock.now()
-    const notLive = new Set(
-      before.filter((grant) => !isLive(grant, nowBefore)).flatMap((grant) => [grant.username, grant.id as string])
-    )
+    const notLive = new Set(before.filter((grant) => !isLive(grant, nowBefore)).flatMap((grant) => [grant.username, grant.id as string]))
     this.issued = []
     await body()
     for (const issued of this.issued) {
@@ -400,178 +412,262 @@ const command = (label: string, check: (model: Model) => boolean, body: (model: 
   toString: () => label
 })
 
-const grantCommand = fc.record({
-  device: fc.integer({ min: 0, max: devices.length - 1 }),
-  ttlMinutes: fc.constantFrom(1, 5, 30, 120, 1440),
-  permission: fc.constantFrom("full" as const, "read-only" as const),
-  forward: fc.integer({ min: 0, max: 3 }).map((value) => value === 0)
-}).map(({ device, ttlMinutes, permission, forward }) =>
-  command(`Grant(d${device + 1}, ${ttlMinutes}m, ${forward ? "port-forward" : permission})`, () => true, async (model, world) => {
-    if (forward && world.device.forwards === undefined) return
-    const result = await world.run(
-      Effect.result(Grants.use((grants) =>
-        grants.grant(actor, {
-          deviceId: devices[device]!.id,
-          accessType: "ssh",
-          permission,
-          source: "198.51.100.0/24",
-          ttlSeconds: ttlMinutes * 60,
-          ...(forward ? { kind: "port-forward", forward: { address: "192.168.88.10", port: 443 } } : {})
-        })
-      ))
-    )
-    if (result._tag === "Success") {
-      world.grantIds.push(result.success.grant.id)
-      model.grants++
-    } else if (result.failure._tag !== "PortsExhausted") {
-      world.violations.push(`grant failed unexpectedly: ${result.failure._tag}`)
-    }
+const grantCommand = fc
+  .record({
+    device: fc.integer({ min: 0, max: devices.length - 1 }),
+    ttlMinutes: fc.constantFrom(1, 5, 30, 120, 1440),
+    permission: fc.constantFrom("full" as const, "read-only" as const),
+    forward: fc.integer({ min: 0, max: 3 }).map((value) => value === 0)
   })
-)
+  .map(({ device, ttlMinutes, permission, forward }) =>
+    command(
+      `Grant(d${device + 1}, ${ttlMinutes}m, ${forward ? "port-forward" : permission})`,
+      () => true,
+      async (model, world) => {
+        if (forward && world.device.forwards === undefined) return
+        const result = await world.run(
+          Effect.result(
+            Grants.use((grants) =>
+              grants.grant(actor, {
+                deviceId: devices[device]!.id,
+                accessType: "ssh",
+                permission,
+                source: "198.51.100.0/24",
+                ttlSeconds: ttlMinutes * 60,
+                ...(forward ? { kind: "port-forward", forward: { address: "192.168.88.10", port: 443 } } : {})
+              })
+            )
+          )
+        )
+        if (result._tag === "Success") {
+          world.grantIds.push(result.success.grant.id)
+          model.grants++
+        } else if (result.failure._tag !== "PortsExhausted") {
+          world.violations.push(`grant failed unexpectedly: ${result.failure._tag}`)
+        }
+      }
+    )
+  )
 
 const revokeCommand = fc.nat().map((pick) =>
-  command(`Revoke(#${pick})`, (model) => model.grants > 0, async (_model, world) => {
-    const id = world.grantIds[pick % world.grantIds.length]!
-    await world.run(Effect.ignore(Grants.use((grants) => grants.revoke(actor, id as Grant["id"]))))
-  })
-)
-
-const advanceCommand = fc.constantFrom(1_000, 20_000, 2 * minute, 10 * minute, 3 * 60 * minute).map((ms) =>
-  command(`Advance(${ms}ms)`, () => true, async (_model, world) => {
-    world.clock.advance(ms)
-  })
-)
-
-const relayCommand = fc.constant(command("Relay", () => true, async (_model, world) => {
-  await world.run(relayOnce())
-}))
-
-const deliverCommand = fc.integer({ min: 1, max: 4 }).map((max) =>
-  command(`Deliver(${max})`, () => true, async (_model, world) => {
-    await world.run(relayOnce())
-    await world.run(runOnce({ consumer: "worker-a", max }))
-  })
-)
-
-const crashBeforeCommand = fc.constant(command("CrashBeforeApply", () => true, async (_model, world) => {
-  // A worker takes a delivery and dies before doing anything: the lease expires later.
-  await world.run(relayOnce())
-  await world.run(JobQueue.use((queue) => queue.poll({ consumer: "crashing", max: 1 })))
-}))
-
-const crashAfterCommand = fc.constant(command("CrashAfterApply", () => true, async (_model, world) => {
-  // A worker applies a job and dies before acknowledging it: it will run again.
-  await world.run(relayOnce())
-  const deliveries = await world.run(JobQueue.use((queue) => queue.poll({ consumer: "crashing", max: 1 })))
-  for (const delivery of deliveries) await world.run(Effect.ignore(execute(delivery.job)))
-}))
-
-const pauseCommand = fc.nat().map((pick) =>
-  command(`DeliverAndPause(#${pick})`, (model) => model.paused < 2, async (model, world) => {
-    // A worker takes up to 4 deliveries; the chosen one pauses right before it acts, the
-    // others run normally.
-    await world.run(relayOnce())
-    const deliveries = await world.run(JobQueue.use((queue) => queue.poll({ consumer: "pausing", max: 4 })))
-    if (deliveries.length === 0) return
-    const chosen = pick % deliveries.length
-    for (const [index, delivery] of deliveries.entries()) {
-      if (index !== chosen) await world.run(Effect.ignore(handle(delivery)))
-    }
-    const delivery = deliveries[chosen]!
-    const reached = await world.run(Deferred.make<void>())
-    const gate = await world.run(Deferred.make<void>())
-    const fiber = world.runtime.runFork(
-      world.provide(Effect.ignore(handle(delivery)), () =>
-        Effect.gen(function*() {
-          yield* Deferred.succeed(reached, undefined)
-          yield* Deferred.await(gate)
-        }))
-    )
-    const outcome = await Promise.race([
-      world.run(Deferred.await(reached)).then(() => "paused" as const),
-      world.run(Fiber.await(fiber)).then(() => "finished" as const)
-    ])
-    if (outcome === "paused") {
-      world.paused.push({ fiber, gate })
-      model.paused++
-    }
-  })
-)
-
-const resumeCommand = fc.nat().map((pick) =>
-  command(`Resume(#${pick})`, (model) => model.paused > 0, async (model, world) => {
-    if (world.paused.length === 0) return
-    const [paused] = world.paused.splice(pick % world.paused.length, 1)
-    model.paused--
-    await world.run(Deferred.succeed(paused!.gate, undefined))
-    const exit = await world.run(Fiber.await(paused!.fiber))
-    if (Exit.isFailure(exit)) world.violations.push("a resumed worker died")
-  })
-)
-
-/** The next device create — a user create or a forward open — is held "in the network". */
-const delayCreateCommand = fc.constant(command("DelayNextCreateInNetwork", () => true, async (model, world) => {
-  world.delayNextCreate++
-  model.held++
-}))
-
-const landLateCommand = fc.constant(command("LandLateCreates", (model) => model.held > 0, async (model, world) => {
-  for (const landing of world.held) await world.run(Effect.ignore(landing))
-  world.held = []
-  model.held = 0
-}))
-
-const offlineCommand = fc.record({ device: fc.boolean(), index: fc.nat(), offline: fc.boolean() }).map(({ device, index, offline }) =>
-  command(`${device ? "Device" : "Region"}Offline(#${index}, ${offline})`, () => true, async (_model, world) => {
-    const setOffline = world.device.setOffline
-    if (device && setOffline !== undefined) await world.run(setOffline(devices[index % devices.length]!.id, offline))
-    else await world.run(world.regional.setOffline(regions[index % regions.length]!.id, offline))
-  })
-)
-
-const failNextCommand = fc.record({
-  device: fc.boolean(),
-  index: fc.nat(),
-  count: fc.integer({ min: 1, max: 3 }),
-  afterApply: fc.boolean(),
-  reason: fc.constantFrom("Timeout" as const, "Timeout" as const, "Unknown" as const, "Rejected" as const)
-}).map(({ device, index, count, afterApply, reason }) =>
   command(
-    `${device ? "Device" : "Region"}FailNext(#${index}, ${count}, ${reason}${afterApply ? ", reply lost" : ""})`,
-    () => true,
+    `Revoke(#${pick})`,
+    (model) => model.grants > 0,
     async (_model, world) => {
-      if (device && world.deviceFailNext !== undefined) {
-        await world.run(world.deviceFailNext(devices[index % devices.length]!.id, count, reason, { afterApply }))
-      } else if (device) return
-      else await world.run(world.regional.failNext(regions[index % regions.length]!.id, count, reason, { afterApply }))
+      const id = world.grantIds[pick % world.grantIds.length]!
+      await world.run(Effect.ignore(Grants.use((grants) => grants.revoke(actor, id as Grant["id"]))))
     }
   )
 )
 
-const queueFaultCommand = fc.record({ kind: fc.constantFrom("duplicate", "drop", "reorder", "fifo"), seed: fc.nat() }).map(
-  ({ kind, seed }) =>
-    command(`Queue(${kind})`, () => true, async (_model, world) => {
-      const control = world.queueControl
-      if (control === undefined) return
-      if (kind === "duplicate") await world.run(control.duplicateNext(2))
-      else if (kind === "drop") await world.run(control.dropNext(2))
-      else if (kind === "reorder") {
-        let state = seed
-        await world.run(control.reorder((max) => {
-          state = (state * 1103515245 + 12345) % 2147483648
-          return state % max
-        }))
-      } else await world.run(control.reorder(null))
-    })
+const advanceCommand = fc.constantFrom(1_000, 20_000, 2 * minute, 10 * minute, 3 * 60 * minute).map((ms) =>
+  command(
+    `Advance(${ms}ms)`,
+    () => true,
+    async (_model, world) => {
+      world.clock.advance(ms)
+    }
+  )
 )
 
-const sweepCommand = fc.constant(command("Sweep", () => true, async (_model, world) => {
-  await world.run(sweepOnce())
-}))
+const relayCommand = fc.constant(
+  command(
+    "Relay",
+    () => true,
+    async (_model, world) => {
+      await world.run(relayOnce())
+    }
+  )
+)
 
-const reconcileCommand = fc.constant(command("Reconcile", () => true, async (_model, world) => {
-  if (world.options.reconciler ?? true) await world.run(reconcileOnce())
-}))
+const deliverCommand = fc.integer({ min: 1, max: 4 }).map((max) =>
+  command(
+    `Deliver(${max})`,
+    () => true,
+    async (_model, world) => {
+      await world.run(relayOnce())
+      await world.run(runOnce({ consumer: "worker-a", max }))
+    }
+  )
+)
+
+const crashBeforeCommand = fc.constant(
+  command(
+    "CrashBeforeApply",
+    () => true,
+    async (_model, world) => {
+      // A worker takes a delivery and dies before doing anything: the lease expires later.
+      await world.run(relayOnce())
+      await world.run(JobQueue.use((queue) => queue.poll({ consumer: "crashing", max: 1 })))
+    }
+  )
+)
+
+const crashAfterCommand = fc.constant(
+  command(
+    "CrashAfterApply",
+    () => true,
+    async (_model, world) => {
+      // A worker applies a job and dies before acknowledging it: it will run again.
+      await world.run(relayOnce())
+      const deliveries = await world.run(JobQueue.use((queue) => queue.poll({ consumer: "crashing", max: 1 })))
+      for (const delivery of deliveries) await world.run(Effect.ignore(execute(delivery.job)))
+    }
+  )
+)
+
+const pauseCommand = fc.nat().map((pick) =>
+  command(
+    `DeliverAndPause(#${pick})`,
+    (model) => model.paused < 2,
+    async (model, world) => {
+      // A worker takes up to 4 deliveries; the chosen one pauses right before it acts, the
+      // others run normally.
+      await world.run(relayOnce())
+      const deliveries = await world.run(JobQueue.use((queue) => queue.poll({ consumer: "pausing", max: 4 })))
+      if (deliveries.length === 0) return
+      const chosen = pick % deliveries.length
+      for (const [index, delivery] of deliveries.entries()) {
+        if (index !== chosen) await world.run(Effect.ignore(handle(delivery)))
+      }
+      const delivery = deliveries[chosen]!
+      const reached = await world.run(Deferred.make<void>())
+      const gate = await world.run(Deferred.make<void>())
+      const fiber = world.runtime.runFork(
+        world.provide(Effect.ignore(handle(delivery)), () =>
+          Effect.gen(function* () {
+            yield* Deferred.succeed(reached, undefined)
+            yield* Deferred.await(gate)
+          })
+        )
+      )
+      const outcome = await Promise.race([
+        world.run(Deferred.await(reached)).then(() => "paused" as const),
+        world.run(Fiber.await(fiber)).then(() => "finished" as const)
+      ])
+      if (outcome === "paused") {
+        world.paused.push({ fiber, gate })
+        model.paused++
+      }
+    }
+  )
+)
+
+const resumeCommand = fc.nat().map((pick) =>
+  command(
+    `Resume(#${pick})`,
+    (model) => model.paused > 0,
+    async (model, world) => {
+      if (world.paused.length === 0) return
+      const [paused] = world.paused.splice(pick % world.paused.length, 1)
+      model.paused--
+      await world.run(Deferred.succeed(paused!.gate, undefined))
+      const exit = await world.run(Fiber.await(paused!.fiber))
+      if (Exit.isFailure(exit)) world.violations.push("a resumed worker died")
+    }
+  )
+)
+
+/** The next device create — a user create or a forward open — is held "in the network". */
+const delayCreateCommand = fc.constant(
+  command(
+    "DelayNextCreateInNetwork",
+    () => true,
+    async (model, world) => {
+      world.delayNextCreate++
+      model.held++
+    }
+  )
+)
+
+const landLateCommand = fc.constant(
+  command(
+    "LandLateCreates",
+    (model) => model.held > 0,
+    async (model, world) => {
+      for (const landing of world.held) await world.run(Effect.ignore(landing))
+      world.held = []
+      model.held = 0
+    }
+  )
+)
+
+const offlineCommand = fc.record({ device: fc.boolean(), index: fc.nat(), offline: fc.boolean() }).map(({ device, index, offline }) =>
+  command(
+    `${device ? "Device" : "Region"}Offline(#${index}, ${offline})`,
+    () => true,
+    async (_model, world) => {
+      const setOffline = world.device.setOffline
+      if (device && setOffline !== undefined) await world.run(setOffline(devices[index % devices.length]!.id, offline))
+      else await world.run(world.regional.setOffline(regions[index % regions.length]!.id, offline))
+    }
+  )
+)
+
+const failNextCommand = fc
+  .record({
+    device: fc.boolean(),
+    index: fc.nat(),
+    count: fc.integer({ min: 1, max: 3 }),
+    afterApply: fc.boolean(),
+    reason: fc.constantFrom("Timeout" as const, "Timeout" as const, "Unknown" as const, "Rejected" as const)
+  })
+  .map(({ device, index, count, afterApply, reason }) =>
+    command(
+      `${device ? "Device" : "Region"}FailNext(#${index}, ${count}, ${reason}${afterApply ? ", reply lost" : ""})`,
+      () => true,
+      async (_model, world) => {
+        if (device && world.deviceFailNext !== undefined) {
+          await world.run(world.deviceFailNext(devices[index % devices.length]!.id, count, reason, { afterApply }))
+        } else if (device) return
+        else await world.run(world.regional.failNext(regions[index % regions.length]!.id, count, reason, { afterApply }))
+      }
+    )
+  )
+
+const queueFaultCommand = fc
+  .record({ kind: fc.constantFrom("duplicate", "drop", "reorder", "fifo"), seed: fc.nat() })
+  .map(({ kind, seed }) =>
+    command(
+      `Queue(${kind})`,
+      () => true,
+      async (_model, world) => {
+        const control = world.queueControl
+        if (control === undefined) return
+        if (kind === "duplicate") await world.run(control.duplicateNext(2))
+        else if (kind === "drop") await world.run(control.dropNext(2))
+        else if (kind === "reorder") {
+          let state = seed
+          await world.run(
+            control.reorder((max) => {
+              state = (state * 1103515245 + 12345) % 2147483648
+              return state % max
+            })
+          )
+        } else await world.run(control.reorder(null))
+      }
+    )
+  )
+
+const sweepCommand = fc.constant(
+  command(
+    "Sweep",
+    () => true,
+    async (_model, world) => {
+      await world.run(sweepOnce())
+    }
+  )
+)
+
+const reconcileCommand = fc.constant(
+  command(
+    "Reconcile",
+    () => true,
+    async (_model, world) => {
+      if (world.options.reconciler ?? true) await world.run(reconcileOnce())
+    }
+  )
+)
 
 /**
  * The property: any command sequence keeps the safety invariants and drains to nothing.
@@ -581,33 +677,36 @@ const reconcileCommand = fc.constant(command("Reconcile", () => true, async (_mo
  */
 export const property = (options: ModelOptions = {}) =>
   fc.asyncProperty(
-    fc.commands([
-      grantCommand,
-      grantCommand,
-      grantCommand,
-      revokeCommand,
-      revokeCommand,
-      advanceCommand,
-      relayCommand,
-      deliverCommand,
-      deliverCommand,
-      deliverCommand,
-      pauseCommand,
-      resumeCommand,
-      crashBeforeCommand,
-      crashAfterCommand,
-      pauseCommand,
-      resumeCommand,
-      delayCreateCommand,
-      delayCreateCommand,
-      landLateCommand,
-      landLateCommand,
-      offlineCommand,
-      failNextCommand,
-      queueFaultCommand,
-      sweepCommand,
-      reconcileCommand
-    ], { maxCommands: options.maxCommands ?? 60, size: "large" }),
+    fc.commands(
+      [
+        grantCommand,
+        grantCommand,
+        grantCommand,
+        revokeCommand,
+        revokeCommand,
+        advanceCommand,
+        relayCommand,
+        deliverCommand,
+        deliverCommand,
+        deliverCommand,
+        pauseCommand,
+        resumeCommand,
+        crashBeforeCommand,
+        crashAfterCommand,
+        pauseCommand,
+        resumeCommand,
+        delayCreateCommand,
+        delayCreateCommand,
+        landLateCommand,
+        landLateCommand,
+        offlineCommand,
+        failNextCommand,
+        queueFaultCommand,
+        sweepCommand,
+        reconcileCommand
+      ],
+      { maxCommands: options.maxCommands ?? 60, size: "large" }
+    ),
     async (commands) => {
       const world = new World(options)
       await world.init()

@@ -51,7 +51,15 @@ const commandOf = (index: number): PullCommand => {
   const username = `ta-${testSuffix()}`
   switch (index % 6) {
     case 0:
-      return { _tag: "CreateUser", grantId, username, permission: "read-only", group: "read", allowedAddress: "10.8.0.1", expiresAt: 1_900_000_000_000 }
+      return {
+        _tag: "CreateUser",
+        grantId,
+        username,
+        permission: "read-only",
+        group: "read",
+        allowedAddress: "10.8.0.1",
+        expiresAt: 1_900_000_000_000
+      }
     case 1:
       return { _tag: "EnableUser", username }
     case 2:
@@ -59,7 +67,13 @@ const commandOf = (index: number): PullCommand => {
     case 3:
       return {
         _tag: "OpenForward",
-        forward: { grantId, listenPort: 20_001, to: { address: "192.0.2.10", port: 80 }, allowedAddress: "10.8.0.1", expiresAt: 1_900_000_000_000 },
+        forward: {
+          grantId,
+          listenPort: 20_001,
+          to: { address: "192.0.2.10", port: 80 },
+          allowedAddress: "10.8.0.1",
+          expiresAt: 1_900_000_000_000
+        },
         dstAddress: "10.200.0.2"
       }
     case 4:
@@ -71,26 +85,24 @@ const commandOf = (index: number): PullCommand => {
 
 const entry = (sequence: number, index = sequence): PendingCommand => ({ sequence, command: commandOf(index) })
 const sequences = (pending: ReadonlyArray<PendingCommand>) => pending.map((item) => item.sequence)
-const checkIn = (sequence: number, report: unknown = { users: [], note: "quote \" and newline \n" }) => ({
+const checkIn = (sequence: number, report: unknown = { users: [], note: 'quote " and newline \n' }) => ({
   sequence,
   receivedAt: 1_800_000_000_000 + sequence,
   report: report as never
 })
 
 const expectCorrupt = <A>(effect: Effect.Effect<A, { readonly _tag: string; readonly reason?: string }>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const error = yield* Effect.flip(effect)
     assert.strictEqual(error._tag, "StoreError")
     assert.strictEqual(error.reason, "Corrupt")
   })
 
-type Operation =
-  | { readonly kind: "enqueue"; readonly sequence: number }
-  | { readonly kind: "checkIn"; readonly sequence: number }
+type Operation = { readonly kind: "enqueue"; readonly sequence: number } | { readonly kind: "checkIn"; readonly sequence: number }
 
 /** Runs operations against the store and a model, comparing after each step. */
 const runModel = (store: Store, operations: ReadonlyArray<Operation>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const deviceId = newDevice()
     let applied = 0
     let count = 0
@@ -129,7 +141,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
   layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`${name} (PullStore contract)`, (it) => {
     describe("device tokens", () => {
       it.effect("a token hash is absent, then set, then rotated; devices are independent", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const [device, other] = [newDevice(), newDevice()]
           assert.isTrue(Option.isNone(yield* store.tokenHash(device)))
@@ -140,10 +152,11 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
           yield* store.setTokenHash(device, second)
           assert.deepStrictEqual(yield* store.tokenHash(device), Option.some(second))
           assert.isTrue(Option.isNone(yield* store.tokenHash(other)))
-        }))
+        })
+      )
 
       it.effect("a malformed token hash is refused (Corrupt) and changes nothing", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           const hash = hashOf()
@@ -151,25 +164,30 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
           yield* expectCorrupt(store.setTokenHash(device, "not-a-hash"))
           yield* expectCorrupt(store.setTokenHash(device, hash.toUpperCase()))
           assert.deepStrictEqual(yield* store.tokenHash(device), Option.some(hash))
-        }))
+        })
+      )
     })
 
     describe("pending commands", () => {
       it.effect("commands of every kind come back exactly, ascending by sequence; the first of a sequence wins", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           const entries = [entry(3), entry(1), entry(5), entry(2), entry(4)]
           for (const item of entries) assert.isTrue(yield* store.enqueue(device, item))
           assert.isFalse(yield* store.enqueue(device, entry(3, 7)), "a second command with sequence 3 is dropped")
           const pending = yield* store.pending(device)
-          assert.deepStrictEqual(pending, [...entries].sort((a, b) => a.sequence - b.sequence))
+          assert.deepStrictEqual(
+            pending,
+            [...entries].sort((a, b) => a.sequence - b.sequence)
+          )
           assert.deepStrictEqual(yield* store.pending(newDevice()), [])
           assert.strictEqual(yield* store.appliedSequence(device), 0)
-        }))
+        })
+      )
 
       it.effect("invalid commands are refused (Corrupt) and nothing is written", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           const invalid: ReadonlyArray<unknown> = [
@@ -182,10 +200,11 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
           ]
           for (const item of invalid) yield* expectCorrupt(store.enqueue(device, item as PendingCommand))
           assert.deepStrictEqual(yield* store.pending(device), [])
-        }))
+        })
+      )
 
       it.effect("no secret is stored: fields outside the schema (a password) are dropped", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           const password = `Pw-${randomToken(24)}`
@@ -200,12 +219,13 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
             assert.include(dump, command._tag === "CreateUser" ? command.username : "", "the probe sees the command")
             assert.notInclude(dump, password, "the password reached the backend")
           }
-        }))
+        })
+      )
     })
 
     describe("check-ins", () => {
       it.effect("a check-in drops commands at or below its sequence, counts, and is kept exactly", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           for (const sequence of [1, 2, 3, 4]) yield* store.enqueue(device, entry(sequence))
@@ -220,10 +240,11 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
           const second = yield* store.recordCheckIn(device, checkIn(4))
           assert.strictEqual(second.count, 2)
           assert.deepStrictEqual(second.pending, [])
-        }))
+        })
+      )
 
       it.effect("the applied sequence never goes back; commands at or below it are dropped on enqueue", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           yield* store.recordCheckIn(device, checkIn(5))
@@ -237,10 +258,11 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
           assert.strictEqual(yield* store.appliedSequence(device), 5)
           const last = yield* store.lastCheckIn(device)
           assert.strictEqual(Option.getOrThrow(last).sequence, 2)
-        }))
+        })
+      )
 
       it.effect("an invalid check-in is refused (Corrupt) and changes nothing", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           yield* store.enqueue(device, entry(1))
@@ -249,29 +271,33 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
           yield* expectCorrupt(store.recordCheckIn(device, { ...checkIn(1), report: { value: Number.POSITIVE_INFINITY } as never }))
           assert.isTrue(Option.isNone(yield* store.lastCheckIn(device)))
           assert.deepStrictEqual(sequences(yield* store.pending(device)), [1])
-        }))
+        })
+      )
 
       it.effect("concurrent check-ins are counted once each; concurrent enqueues never outlive the applied sequence", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
           const results = yield* Effect.forEach(
             Array.from({ length: 20 }, (_, index) => index),
-            (index) =>
-              Effect.all([store.recordCheckIn(device, checkIn(index * 2)), store.enqueue(device, entry(index * 2 + 1))]),
+            (index) => Effect.all([store.recordCheckIn(device, checkIn(index * 2)), store.enqueue(device, entry(index * 2 + 1))]),
             { concurrency: "unbounded" }
           )
-          assert.deepStrictEqual(results.map(([result]) => result.count).sort((a, b) => a - b), Array.from({ length: 20 }, (_, index) => index + 1))
+          assert.deepStrictEqual(
+            results.map(([result]) => result.count).sort((a, b) => a - b),
+            Array.from({ length: 20 }, (_, index) => index + 1)
+          )
           const applied = yield* store.appliedSequence(device)
           assert.strictEqual(applied, 38)
           assert.isTrue((yield* store.pending(device)).every((item) => item.sequence > applied))
           assert.strictEqual(Option.getOrThrow(yield* store.lastCheckIn(device)).count, 20)
-        }))
+        })
+      )
     })
 
     describe("model", () => {
       it.effect("pending, applied and counts follow the model for any sequence of enqueues and check-ins (fast-check)", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const store = yield* PullStore
           const operation: fc.Arbitrary<Operation> = fc.oneof(
             fc.record({ kind: fc.constant("enqueue" as const), sequence: fc.integer({ min: 1, max: 12 }) }),
@@ -285,7 +311,8 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
               { numRuns: propertyRuns }
             )
           )
-        }))
+        })
+      )
     })
   })
 }

@@ -67,7 +67,15 @@ export interface DeviceUserRecord {
  * @since 0.1.0
  */
 export interface DeviceChange {
-  readonly op: "user.create" | "user.enable" | "user.remove" | "user.expire" | "forward.open" | "forward.enable" | "forward.close" | "forward.expire"
+  readonly op:
+    | "user.create"
+    | "user.enable"
+    | "user.remove"
+    | "user.expire"
+    | "forward.open"
+    | "forward.enable"
+    | "forward.close"
+    | "forward.expire"
   readonly deviceId: DeviceId
   /** The user name for user changes, `null` for forwards. */
   readonly username: string | null
@@ -104,38 +112,36 @@ export interface FailOptions {
  * @category services
  * @since 0.1.0
  */
-export class MemoryDeviceGatewayControl extends Context.Service<MemoryDeviceGatewayControl, {
-  /** While offline, every gateway operation on the device fails `Unreachable`. */
-  readonly setOffline: (deviceId: DeviceId, offline: boolean) => Effect.Effect<void>
-  /** The next `count` gateway operations on the device fail with `reason`. */
-  readonly failNext: (
-    deviceId: DeviceId,
-    count: number,
-    reason: TargetErrorReason,
-    options?: FailOptions
-  ) => Effect.Effect<void>
-  /**
-   * A login to the device: accepted when the user exists, is enabled and not expired, the
-   * password matches and `fromAddress` is its allowed address; then a session is open.
-   */
-  readonly login: (
-    deviceId: DeviceId,
-    username: string,
-    password: Redacted.Redacted<string> | string,
-    fromAddress: string
-  ) => Effect.Effect<LoginResult>
-  /** Whether a session is still open (its user was neither removed nor expired). */
-  readonly sessionAlive: (sessionId: string) => Effect.Effect<boolean>
-  /**
-   * Every applied create, enable, remove and expiry, in the order the device applied them
-   * (an expiry is applied lazily at the next operation or probe, stamped with its due time).
-   */
-  readonly history: Effect.Effect<ReadonlyArray<DeviceChange>>
-  /** The device's users as it holds them, expired ones removed (ignores offline and failures). */
-  readonly users: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<DeviceUserRecord>>
-  /** The device's forwards with their `disabled` flag, expired ones removed (ignores offline and failures). */
-  readonly forwards: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<DeviceForward>>
-}>()("@transient-access/core/MemoryDeviceGatewayControl") {}
+export class MemoryDeviceGatewayControl extends Context.Service<
+  MemoryDeviceGatewayControl,
+  {
+    /** While offline, every gateway operation on the device fails `Unreachable`. */
+    readonly setOffline: (deviceId: DeviceId, offline: boolean) => Effect.Effect<void>
+    /** The next `count` gateway operations on the device fail with `reason`. */
+    readonly failNext: (deviceId: DeviceId, count: number, reason: TargetErrorReason, options?: FailOptions) => Effect.Effect<void>
+    /**
+     * A login to the device: accepted when the user exists, is enabled and not expired, the
+     * password matches and `fromAddress` is its allowed address; then a session is open.
+     */
+    readonly login: (
+      deviceId: DeviceId,
+      username: string,
+      password: Redacted.Redacted<string> | string,
+      fromAddress: string
+    ) => Effect.Effect<LoginResult>
+    /** Whether a session is still open (its user was neither removed nor expired). */
+    readonly sessionAlive: (sessionId: string) => Effect.Effect<boolean>
+    /**
+     * Every applied create, enable, remove and expiry, in the order the device applied them
+     * (an expiry is applied lazily at the next operation or probe, stamped with its due time).
+     */
+    readonly history: Effect.Effect<ReadonlyArray<DeviceChange>>
+    /** The device's users as it holds them, expired ones removed (ignores offline and failures). */
+    readonly users: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<DeviceUserRecord>>
+    /** The device's forwards with their `disabled` flag, expired ones removed (ignores offline and failures). */
+    readonly forwards: (deviceId: DeviceId) => Effect.Effect<ReadonlyArray<DeviceForward>>
+  }
+>()("@transient-access/core/MemoryDeviceGatewayControl") {}
 
 interface UserEntry {
   record: DeviceUserRecord
@@ -228,7 +234,9 @@ export interface Options {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Effect.Effect<{
+export const make = (
+  options: Options = {}
+): Effect.Effect<{
   readonly gateway: DeviceGateway["Service"]
   readonly control: MemoryDeviceGatewayControl["Service"]
 }> =>
@@ -310,7 +318,7 @@ export const make = (options: Options = {}): Effect.Effect<{
         })
       )
 
-    const createUser = Effect.fn("MemoryDeviceGateway.createUser")(function*(device: Device, spec: DeviceUserSpec) {
+    const createUser = Effect.fn("MemoryDeviceGateway.createUser")(function* (device: Device, spec: DeviceUserSpec) {
       return yield* operate(device, (state, now) => {
         const invalid = invalidUser(spec)
         if (invalid !== undefined) return Result.fail(fail(device, "Rejected", invalid))
@@ -338,7 +346,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const enableUser = Effect.fn("MemoryDeviceGateway.enableUser")(function*(device: Device, username: string) {
+    const enableUser = Effect.fn("MemoryDeviceGateway.enableUser")(function* (device: Device, username: string) {
       return yield* operate(device, (state, now) => {
         const entry = state.users.get(username)
         if (entry === undefined) return Result.fail(fail(device, "NotFound", `no user ${JSON.stringify(username)}`))
@@ -348,7 +356,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const removeUser = Effect.fn("MemoryDeviceGateway.removeUser")(function*(device: Device, username: string) {
+    const removeUser = Effect.fn("MemoryDeviceGateway.removeUser")(function* (device: Device, username: string) {
       return yield* operate(device, (state, now) => {
         const entry = state.users.get(username)
         if (entry !== undefined) {
@@ -360,7 +368,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const openForward = Effect.fn("MemoryDeviceGateway.openForward")(function*(device: Device, forward: DeviceForwardSpec) {
+    const openForward = Effect.fn("MemoryDeviceGateway.openForward")(function* (device: Device, forward: DeviceForwardSpec) {
       return yield* operate(device, (state, now) => {
         const invalid = invalidForward(forward)
         if (invalid !== undefined) return Result.fail(fail(device, "Rejected", invalid))
@@ -378,7 +386,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const enableForward = Effect.fn("MemoryDeviceGateway.enableForward")(function*(device: Device, grantId: GrantId) {
+    const enableForward = Effect.fn("MemoryDeviceGateway.enableForward")(function* (device: Device, grantId: GrantId) {
       return yield* operate(device, (state, now) => {
         const existing = state.forwards.get(grantId)
         if (existing === undefined) return Result.fail(fail(device, "NotFound", `no forward for grant ${JSON.stringify(grantId)}`))
@@ -388,7 +396,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const closeForward = Effect.fn("MemoryDeviceGateway.closeForward")(function*(device: Device, grantId: GrantId) {
+    const closeForward = Effect.fn("MemoryDeviceGateway.closeForward")(function* (device: Device, grantId: GrantId) {
       return yield* operate(device, (state, now) => {
         const existed = state.forwards.delete(grantId)
         record("forward.close", device.id, null, grantId, now, existed)
@@ -402,17 +410,19 @@ export const make = (options: Options = {}): Effect.Effect<{
     const forwardsOf = (state: DeviceState): ReadonlyArray<DeviceForward> =>
       [...state.forwards.values()].map(copyForward).sort((left, right) => left.listenPort - right.listenPort)
 
-    const inventory = Effect.fn("MemoryDeviceGateway.inventory")(function*(device: Device) {
-      return yield* operate(device, (state): Result.Result<DeviceInventory, never> =>
-        Result.succeed({
-          users: usersOf(state).map((user) => ({
-            username: user.username,
-            grantId: user.grantId,
-            disabled: user.disabled,
-            permission: user.permission
-          })),
-          forwards: forwardsOf(state)
-        })
+    const inventory = Effect.fn("MemoryDeviceGateway.inventory")(function* (device: Device) {
+      return yield* operate(
+        device,
+        (state): Result.Result<DeviceInventory, never> =>
+          Result.succeed({
+            users: usersOf(state).map((user) => ({
+              username: user.username,
+              grantId: user.grantId,
+              disabled: user.disabled,
+              permission: user.permission
+            })),
+            forwards: forwardsOf(state)
+          })
       )
     })
 
@@ -458,7 +468,10 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
 
     const control = MemoryDeviceGatewayControl.of({
-      setOffline: (deviceId, offline) => Effect.sync(() => void (stateOf(deviceId).offline = offline)),
+      setOffline: (deviceId, offline) =>
+        Effect.sync(() => {
+          stateOf(deviceId).offline = offline
+        }),
       failNext: (deviceId, count, reason, options) =>
         Effect.sync(() => {
           const afterApply = options?.afterApply ?? false
@@ -483,7 +496,5 @@ export const make = (options: Options = {}): Effect.Effect<{
  * @since 0.1.0
  */
 export const layer: Layer.Layer<DeviceGateway | MemoryDeviceGatewayControl> = Layer.effectContext(
-  Effect.map(make(), ({ control, gateway }) =>
-    Context.make(DeviceGateway, gateway).pipe(Context.add(MemoryDeviceGatewayControl, control))
-  )
+  Effect.map(make(), ({ control, gateway }) => Context.make(DeviceGateway, gateway).pipe(Context.add(MemoryDeviceGatewayControl, control)))
 )

@@ -20,7 +20,9 @@ import { JobQueue } from "../JobQueue.ts"
  * @category testing
  * @since 0.2.0
  */
-export const make = (options: Options = {}): Effect.Effect<{
+export const make = (
+  options: Options = {}
+): Effect.Effect<{
   readonly queue: JobQueue["Service"]
   readonly control: MemoryJobQueueControl["Service"]
 }> => Internal.make(options)
@@ -58,7 +60,5 @@ export type PendingStatus = Internal.PendingStatus
  */
 export const layer = (options: Options = {}): Layer.Layer<JobQueue | MemoryJobQueueControl> =>
   Layer.effectContext(
-    Effect.map(make(options), ({ control, queue }) =>
-      Context.make(JobQueue, queue).pipe(Context.add(MemoryJobQueueControl, control))
-    )
+    Effect.map(make(options), ({ control, queue }) => Context.make(JobQueue, queue).pipe(Context.add(MemoryJobQueueControl, control)))
   )

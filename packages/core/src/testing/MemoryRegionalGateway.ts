@@ -86,30 +86,28 @@ export interface FailOptions {
  * @category services
  * @since 0.1.0
  */
-export class MemoryRegionalGatewayControl extends Context.Service<MemoryRegionalGatewayControl, {
-  /** While offline, every gateway operation on the region fails `Unreachable`. */
-  readonly setOffline: (regionId: RegionId, offline: boolean) => Effect.Effect<void>
-  /** The next `count` gateway operations on the region fail with `reason`. */
-  readonly failNext: (
-    regionId: RegionId,
-    count: number,
-    reason: TargetErrorReason,
-    options?: FailOptions
-  ) => Effect.Effect<void>
-  /** Every applied open and close, oldest first. */
-  readonly history: Effect.Effect<ReadonlyArray<RegionalChange>>
-  /** The region's paths as the server holds them (ignores offline and injected failures). */
-  readonly paths: (regionId: RegionId) => Effect.Effect<ReadonlyArray<NatPath>>
-  /** The region's recorded revision (ignores offline and injected failures). */
-  readonly recordedRevision: (regionId: RegionId) => Effect.Effect<number>
-  /**
-   * A new connection from `sourceAddress` to `publicPort`: forwarded when a path holds the
-   * port, the source lies in its CIDR and `now < stopAt`; then registered as an established flow.
-   */
-  readonly connect: (regionId: RegionId, publicPort: number, sourceAddress: string) => Effect.Effect<ConnectResult>
-  /** Whether an established flow still passes: its path still exists, `now < stopAt`, and it was not cut. */
-  readonly flowAlive: (flowId: string) => Effect.Effect<boolean>
-}>()("@transient-access/core/MemoryRegionalGatewayControl") {}
+export class MemoryRegionalGatewayControl extends Context.Service<
+  MemoryRegionalGatewayControl,
+  {
+    /** While offline, every gateway operation on the region fails `Unreachable`. */
+    readonly setOffline: (regionId: RegionId, offline: boolean) => Effect.Effect<void>
+    /** The next `count` gateway operations on the region fail with `reason`. */
+    readonly failNext: (regionId: RegionId, count: number, reason: TargetErrorReason, options?: FailOptions) => Effect.Effect<void>
+    /** Every applied open and close, oldest first. */
+    readonly history: Effect.Effect<ReadonlyArray<RegionalChange>>
+    /** The region's paths as the server holds them (ignores offline and injected failures). */
+    readonly paths: (regionId: RegionId) => Effect.Effect<ReadonlyArray<NatPath>>
+    /** The region's recorded revision (ignores offline and injected failures). */
+    readonly recordedRevision: (regionId: RegionId) => Effect.Effect<number>
+    /**
+     * A new connection from `sourceAddress` to `publicPort`: forwarded when a path holds the
+     * port, the source lies in its CIDR and `now < stopAt`; then registered as an established flow.
+     */
+    readonly connect: (regionId: RegionId, publicPort: number, sourceAddress: string) => Effect.Effect<ConnectResult>
+    /** Whether an established flow still passes: its path still exists, `now < stopAt`, and it was not cut. */
+    readonly flowAlive: (flowId: string) => Effect.Effect<boolean>
+  }
+>()("@transient-access/core/MemoryRegionalGatewayControl") {}
 
 interface PathEntry {
   path: NatPath
@@ -128,7 +126,6 @@ interface Flow {
   readonly entry: PathEntry
   cut: boolean
 }
-
 
 const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65_535
 
@@ -156,7 +153,9 @@ export interface Options {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Effect.Effect<{
+export const make = (
+  options: Options = {}
+): Effect.Effect<{
   readonly gateway: RegionalGateway["Service"]
   readonly control: MemoryRegionalGatewayControl["Service"]
 }> =>
@@ -221,7 +220,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       return undefined
     }
 
-    const open = Effect.fn("MemoryRegionalGateway.open")(function*(region: Region, path: NatPath, revision: number) {
+    const open = Effect.fn("MemoryRegionalGateway.open")(function* (region: Region, path: NatPath, revision: number) {
       return yield* operate(region, (state, now) => {
         const invalid = validatePath(region, path)
         if (invalid !== undefined) return Result.fail(fail(region, "Rejected", invalid))
@@ -247,7 +246,7 @@ export const make = (options: Options = {}): Effect.Effect<{
       })
     })
 
-    const close = Effect.fn("MemoryRegionalGateway.close")(function*(
+    const close = Effect.fn("MemoryRegionalGateway.close")(function* (
       region: Region,
       path: { readonly grantId: GrantId; readonly publicPort: number },
       revision: number
@@ -283,10 +282,10 @@ export const make = (options: Options = {}): Effect.Effect<{
     const gateway = RegionalGateway.of({
       open,
       close,
-      list: Effect.fn("MemoryRegionalGateway.list")(function*(region: Region) {
+      list: Effect.fn("MemoryRegionalGateway.list")(function* (region: Region) {
         return yield* operate(region, () => Result.succeed(pathsOf(region.id)))
       }),
-      revision: Effect.fn("MemoryRegionalGateway.revision")(function*(region: Region) {
+      revision: Effect.fn("MemoryRegionalGateway.revision")(function* (region: Region) {
         return yield* operate(region, (state) => Result.succeed(state.revision))
       })
     })
@@ -318,7 +317,10 @@ export const make = (options: Options = {}): Effect.Effect<{
       )
 
     const control = MemoryRegionalGatewayControl.of({
-      setOffline: (regionId, offline) => Effect.sync(() => void (stateOf(regionId).offline = offline)),
+      setOffline: (regionId, offline) =>
+        Effect.sync(() => {
+          stateOf(regionId).offline = offline
+        }),
       failNext: (regionId, count, reason, options) =>
         Effect.sync(() => {
           const afterApply = options?.afterApply ?? false

@@ -80,11 +80,10 @@ export const makeStoreContext = (connection: Connection, box: SecretBox.SecretBo
     box,
     transactions: makeTransactions(db),
     processLocks,
-    locked: (grantId, effect) => processLocks === undefined ? effect : processLocks.withLock(grantId, effect),
+    locked: (grantId, effect) => (processLocks === undefined ? effect : processLocks.withLock(grantId, effect)),
     q: (trx) => trx.withSchema(schema),
     table: (name) => sql.table(`${schema}.${name}`),
-    nowSql: connection.clock === "effect"
-      ? Effect.map(Clock.currentTimeMillis, (ms) => sql<number>`${ms}::bigint`)
-      : Effect.succeed(databaseNow)
+    nowSql:
+      connection.clock === "effect" ? Effect.map(Clock.currentTimeMillis, (ms) => sql<number>`${ms}::bigint`) : Effect.succeed(databaseNow)
   }
 }

@@ -29,9 +29,9 @@ export const sealDeviceSecret = (
 ): Effect.Effect<Option.Option<string>, GrantStore.StoreError> =>
   Option.isSome(secret)
     ? context.box.seal(secret.value, aad(grant)).pipe(
-      Effect.mapError((error) => storeError("Unknown", `sealing the device secret: ${error.message}`)),
-      Effect.map(Option.some)
-    )
+        Effect.mapError((error) => storeError("Unknown", `sealing the device secret: ${error.message}`)),
+        Effect.map(Option.some)
+      )
     : Effect.succeed(Option.none<string>())
 
 /**
@@ -54,22 +54,23 @@ export const sealedColumns = (sealed: Option.Option<string>) => ({
 export const makeDeviceSecrets = (context: StoreContext): Pick<Service, "readDeviceSecret" | "wipeDeviceSecret"> => {
   const { box, q, transactions } = context
 
-  const readDeviceSecret: Service["readDeviceSecret"] = Effect.fn("GrantStore.readDeviceSecret")(function*(grantId) {
+  const readDeviceSecret: Service["readDeviceSecret"] = Effect.fn("GrantStore.readDeviceSecret")(function* (grantId) {
     const db = yield* transactions.executor
     const row = yield* query("read device secret", () =>
-      q(db).selectFrom("grants").select(["device_id", "device_secret"]).where("id", "=", grantId).executeTakeFirst())
-    if (row === undefined || row.device_secret === null) return Option.none()
-    const secret = yield* box.open(row.device_secret, aad({ id: grantId, deviceId: row.device_id })).pipe(
-      Effect.mapError((error) => storeError("Corrupt", `device secret of ${grantId} does not open: ${error.message}`))
+      q(db).selectFrom("grants").select(["device_id", "device_secret"]).where("id", "=", grantId).executeTakeFirst()
     )
+    if (row === undefined || row.device_secret === null) return Option.none()
+    const secret = yield* box
+      .open(row.device_secret, aad({ id: grantId, deviceId: row.device_id }))
+      .pipe(Effect.mapError((error) => storeError("Corrupt", `device secret of ${grantId} does not open: ${error.message}`)))
     return Option.some(secret)
   })
 
-  const wipeDeviceSecret: Service["wipeDeviceSecret"] = Effect.fn("GrantStore.wipeDeviceSecret")(function*(grantId) {
+  const wipeDeviceSecret: Service["wipeDeviceSecret"] = Effect.fn("GrantStore.wipeDeviceSecret")(function* (grantId) {
     const db = yield* transactions.executor
     yield* query("wipe device secret", () =>
-      q(db).updateTable("grants").set({ device_secret: null, device_secret_key_id: null }).where("id", "=", grantId)
-        .execute())
+      q(db).updateTable("grants").set({ device_secret: null, device_secret_key_id: null }).where("id", "=", grantId).execute()
+    )
   })
 
   return { readDeviceSecret, wipeDeviceSecret }

@@ -7,7 +7,7 @@
  * @since 0.2.0
  */
 import * as Effect from "effect/Effect"
-import { Grant as GrantModule, Lifecycle } from "@transient-access/core"
+import { type Grant as GrantModule, Lifecycle } from "@transient-access/core"
 import { toGrants } from "../rows.ts"
 import { query } from "../transaction.ts"
 import { storeError } from "./context.ts"
@@ -28,18 +28,25 @@ const liveStates = ["pending", "active"] as const
 export const makeExpiry = (context: StoreContext): Pick<Service, "claimExpired"> => {
   const { nowSql, processLocks, transactions } = context
 
-  const claimExpired: Service["claimExpired"] = Effect.fn("GrantStore.claimExpired")(function*(input) {
+  const claimExpired: Service["claimExpired"] = Effect.fn("GrantStore.claimExpired")(function* (input) {
     if (input.limit <= 0) return []
     const now = yield* nowSql
     const held = processLocks?.held() ?? []
     return yield* transactions.run("claimExpired", (trx) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const rows = yield* query("claim expired", () =>
-          selectGrants(context, trx).select(now.as("store_now"))
-            .where("state", "in", liveStates).where("expires_at_ms", "<=", now)
+          selectGrants(context, trx)
+            .select(now.as("store_now"))
+            .where("state", "in", liveStates)
+            .where("expires_at_ms", "<=", now)
             .$if(held.length > 0, (builder) => builder.where("id", "not in", held))
-            .orderBy("expires_at_ms").orderBy("sequence").limit(Math.floor(input.limit))
-            .forUpdate().skipLocked().execute())
+            .orderBy("expires_at_ms")
+            .orderBy("sequence")
+            .limit(Math.floor(input.limit))
+            .forUpdate()
+            .skipLocked()
+            .execute()
+        )
         if (rows.length === 0) return []
         const storeNow = Number(rows[0]?.store_now)
         const claimed = yield* toGrants(rows)
@@ -61,7 +68,8 @@ export const makeExpiry = (context: StoreContext): Pick<Service, "claimExpired">
           }
         }
         return updated
-      }))
+      })
+    )
   })
 
   return { claimExpired }

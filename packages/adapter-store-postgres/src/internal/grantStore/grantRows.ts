@@ -27,9 +27,7 @@ const decodeJob = Schema.decodeUnknownEffect(JobModule.Job)
  * @since 0.2.0
  */
 export const checkGrant = (grant: Grant) =>
-  decodeGrant(grant).pipe(
-    Effect.mapError((error) => storeError("Corrupt", `refusing to store an invalid grant: ${error.message}`))
-  )
+  decodeGrant(grant).pipe(Effect.mapError((error) => storeError("Corrupt", `refusing to store an invalid grant: ${error.message}`)))
 
 /**
  * Refuses jobs that would not decode.
@@ -39,9 +37,8 @@ export const checkGrant = (grant: Grant) =>
  */
 export const checkJobs = (jobs: ReadonlyArray<JobModule.Job>) =>
   Effect.forEach(jobs, (job) =>
-    decodeJob(job).pipe(
-      Effect.mapError((error) => storeError("Corrupt", `refusing to store an invalid job: ${error.message}`))
-    ))
+    decodeJob(job).pipe(Effect.mapError((error) => storeError("Corrupt", `refusing to store an invalid job: ${error.message}`)))
+  )
 
 /**
  * A select of the grant columns (never the secret columns).
@@ -49,8 +46,7 @@ export const checkJobs = (jobs: ReadonlyArray<JobModule.Job>) =>
  * @category constructors
  * @since 0.2.0
  */
-export const selectGrants = (context: StoreContext, trx: Kysely<Database>) =>
-  context.q(trx).selectFrom("grants").select(grantColumns)
+export const selectGrants = (context: StoreContext, trx: Kysely<Database>) => context.q(trx).selectFrom("grants").select(grantColumns)
 
 /**
  * Reads a grant with its row locked (`FOR UPDATE`), and the store's now as `store_now`.
@@ -59,8 +55,7 @@ export const selectGrants = (context: StoreContext, trx: Kysely<Database>) =>
  * @since 0.2.0
  */
 export const lockGrant = (context: StoreContext, trx: Kysely<Database>, grantId: string, now: RawBuilder<number>) =>
-  query("lock grant", () =>
-    selectGrants(context, trx).select(now.as("store_now")).where("id", "=", grantId).forUpdate().executeTakeFirst())
+  query("lock grant", () => selectGrants(context, trx).select(now.as("store_now")).where("id", "=", grantId).forUpdate().executeTakeFirst())
 
 /**
  * Writes a changed grant and its jobs in one statement (a data-modifying CTE).
@@ -76,15 +71,26 @@ export const writeGrant = (
   jobs: ReadonlyArray<JobModule.Job>
 ) => {
   const write = (creator: QueryCreator<Database>) =>
-    creator.updateTable("grants").set({
-      ...mutableColumns(grant),
-      ...(wipeSecret ? { device_secret: null, device_secret_key_id: null } : {})
-    }).where("id", "=", grant.id)
+    creator
+      .updateTable("grants")
+      .set({
+        ...mutableColumns(grant),
+        ...(wipeSecret ? { device_secret: null, device_secret_key_id: null } : {})
+      })
+      .where("id", "=", grant.id)
   return query("update grant", () =>
     jobs.length === 0
-      ? write(context.q(trx)).execute().then(() => undefined)
-      : context.q(trx).with("changed", (creator) => write(creator).returning("id")).insertInto("outbox").values(jobs.map(fromJob))
-        .execute().then(() => undefined))
+      ? write(context.q(trx))
+          .execute()
+          .then(() => undefined)
+      : context
+          .q(trx)
+          .with("changed", (creator) => write(creator).returning("id"))
+          .insertInto("outbox")
+          .values(jobs.map(fromJob))
+          .execute()
+          .then(() => undefined)
+  )
 }
 
 /**

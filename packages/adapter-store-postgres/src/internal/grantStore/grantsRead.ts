@@ -25,13 +25,13 @@ const holdingStates = GrantModule.portHoldingStates
 export const makeGrantsRead = (context: StoreContext): Pick<Service, "get" | "list" | "deviceGrants" | "heldPorts"> => {
   const { nowSql, q, transactions } = context
 
-  const get: Service["get"] = Effect.fn("GrantStore.get")(function*(grantId) {
+  const get: Service["get"] = Effect.fn("GrantStore.get")(function* (grantId) {
     const db = yield* transactions.executor
     const row = yield* query("get", () => selectGrants(context, db).where("id", "=", grantId).executeTakeFirst())
     return row === undefined ? Option.none() : Option.some(yield* toGrant(row))
   })
 
-  const list: Service["list"] = Effect.fn("GrantStore.list")(function*(filter) {
+  const list: Service["list"] = Effect.fn("GrantStore.list")(function* (filter) {
     const db = yield* transactions.executor
     let builder = selectGrants(context, db)
     if (filter.deviceId !== undefined) builder = builder.where("device_id", "=", filter.deviceId)
@@ -47,24 +47,37 @@ export const makeGrantsRead = (context: StoreContext): Pick<Service, "get" | "li
     return yield* toGrants(rows)
   })
 
-  const deviceGrants: Service["deviceGrants"] = Effect.fn("GrantStore.deviceGrants")(function*(deviceId) {
+  const deviceGrants: Service["deviceGrants"] = Effect.fn("GrantStore.deviceGrants")(function* (deviceId) {
     const db = yield* transactions.executor
     const rows = yield* query("device grants", () =>
-      selectGrants(context, db).where("device_id", "=", deviceId).where("state", "<>", "revoked")
-        .orderBy("created_at_ms", "desc").orderBy("sequence", "desc").execute())
+      selectGrants(context, db)
+        .where("device_id", "=", deviceId)
+        .where("state", "<>", "revoked")
+        .orderBy("created_at_ms", "desc")
+        .orderBy("sequence", "desc")
+        .execute()
+    )
     return yield* toGrants(rows)
   })
 
-  const heldPorts: Service["heldPorts"] = Effect.fn("GrantStore.heldPorts")(function*(regionId, cooldownMs) {
+  const heldPorts: Service["heldPorts"] = Effect.fn("GrantStore.heldPorts")(function* (regionId, cooldownMs) {
     const db = yield* transactions.executor
     const now = yield* nowSql
     const rows = yield* query("held ports", () =>
-      q(db).selectFrom("grants").select("port").distinct().where("region_id", "=", regionId).where((where) =>
-        where.or([
-          where("state", "in", holdingStates),
-          where.and([where("state", "=", "revoked"), where("revoked_at_ms", ">", sql<number>`${now} - ${Math.max(0, cooldownMs)}`)])
-        ])
-      ).orderBy("port").execute())
+      q(db)
+        .selectFrom("grants")
+        .select("port")
+        .distinct()
+        .where("region_id", "=", regionId)
+        .where((where) =>
+          where.or([
+            where("state", "in", holdingStates),
+            where.and([where("state", "=", "revoked"), where("revoked_at_ms", ">", sql<number>`${now} - ${Math.max(0, cooldownMs)}`)])
+          ])
+        )
+        .orderBy("port")
+        .execute()
+    )
     return rows.map((row) => row.port)
   })
 

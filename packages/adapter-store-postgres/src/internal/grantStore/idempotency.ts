@@ -36,16 +36,21 @@ export const readIdempotency = (
   trx: Kysely<Database>,
   key: GrantStore.IdempotencyKey
 ): Effect.Effect<Option.Option<GrantStore.InsertResult>, GrantStore.IdempotencyConflict | GrantStore.StoreError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const now = yield* context.nowSql
     const row = yield* query("read idempotency key", () =>
-      context.q(trx).selectFrom("idempotency_keys").select(["fingerprint", "grant_id"])
-        .where("actor", "=", key.actor).where("key", "=", key.key)
-        .where("created_at_ms", ">", sql<number>`${now} - ${idempotencyRetentionMs}`).executeTakeFirst())
+      context
+        .q(trx)
+        .selectFrom("idempotency_keys")
+        .select(["fingerprint", "grant_id"])
+        .where("actor", "=", key.actor)
+        .where("key", "=", key.key)
+        .where("created_at_ms", ">", sql<number>`${now} - ${idempotencyRetentionMs}`)
+        .executeTakeFirst()
+    )
     if (row === undefined) return Option.none()
     if (row.fingerprint !== key.fingerprint) return yield* new GrantStore.IdempotencyConflict({ key: key.key })
-    const grantRow = yield* query("read replayed grant", () =>
-      selectGrants(context, trx).where("id", "=", row.grant_id).executeTakeFirst())
+    const grantRow = yield* query("read replayed grant", () => selectGrants(context, trx).where("id", "=", row.grant_id).executeTakeFirst())
     if (grantRow === undefined) return yield* storeError("Corrupt", "idempotency key points at a missing grant")
     return Option.some({ _tag: "Replayed", grant: yield* toGrant(grantRow) })
   })
@@ -63,22 +68,32 @@ export const claimIdempotencyKey = (
   key: GrantStore.IdempotencyKey,
   grantId: string
 ): Effect.Effect<boolean, GrantStore.StoreError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const now = yield* context.nowSql
     const claimed = yield* query("insert idempotency key", () =>
-      context.q(trx).insertInto("idempotency_keys").values({
-        actor: key.actor,
-        key: key.key,
-        fingerprint: key.fingerprint,
-        grant_id: grantId,
-        created_at_ms: now
-      }).onConflict((conflict) =>
-        conflict.columns(["actor", "key"]).doUpdateSet({
+      context
+        .q(trx)
+        .insertInto("idempotency_keys")
+        .values({
+          actor: key.actor,
+          key: key.key,
           fingerprint: key.fingerprint,
           grant_id: grantId,
           created_at_ms: now
-        }).where("idempotency_keys.created_at_ms", "<=", sql<number>`${now} - ${idempotencyRetentionMs}`)
-      ).returning("actor").execute())
+        })
+        .onConflict((conflict) =>
+          conflict
+            .columns(["actor", "key"])
+            .doUpdateSet({
+              fingerprint: key.fingerprint,
+              grant_id: grantId,
+              created_at_ms: now
+            })
+            .where("idempotency_keys.created_at_ms", "<=", sql<number>`${now} - ${idempotencyRetentionMs}`)
+        )
+        .returning("actor")
+        .execute()
+    )
     return claimed.length > 0
   })
 
@@ -93,10 +108,14 @@ export const pruneIdempotencyKeys = (
   connection: Pick<Connection, "db" | "schema">,
   now?: number
 ): Effect.Effect<number, GrantStore.StoreError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const nowSql = now === undefined ? databaseNow : sql<number>`${now}::bigint`
     const result = yield* query("prune idempotency keys", () =>
-      connection.db.withSchema(connection.schema).deleteFrom("idempotency_keys")
-        .where("created_at_ms", "<=", sql<number>`${nowSql} - ${idempotencyRetentionMs}`).executeTakeFirst())
+      connection.db
+        .withSchema(connection.schema)
+        .deleteFrom("idempotency_keys")
+        .where("created_at_ms", "<=", sql<number>`${nowSql} - ${idempotencyRetentionMs}`)
+        .executeTakeFirst()
+    )
     return Number(result.numDeletedRows)
   })

@@ -32,7 +32,7 @@ export const makeInsert = (context: StoreContext): Pick<Service, "insert"> => {
 
   const insertNew = (input: GrantStore.NewGrant, sealed: Option.Option<string>) =>
     transactions.run("insert", (trx) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const grant = input.grant
         if (Option.isSome(input.idempotency)) {
           const replay = yield* readIdempotency(context, trx, input.idempotency.value)
@@ -49,9 +49,17 @@ export const makeInsert = (context: StoreContext): Pick<Service, "insert"> => {
           "insert grant",
           () =>
             jobs.length === 0
-              ? q(trx).insertInto("grants").values(row).execute().then(() => undefined)
-              : q(trx).with("inserted", (creator) => creator.insertInto("grants").values(row).returning("id"))
-                .insertInto("outbox").values(jobs.map(fromJob)).execute().then(() => undefined),
+              ? q(trx)
+                  .insertInto("grants")
+                  .values(row)
+                  .execute()
+                  .then(() => undefined)
+              : q(trx)
+                  .with("inserted", (creator) => creator.insertInto("grants").values(row).returning("id"))
+                  .insertInto("outbox")
+                  .values(jobs.map(fromJob))
+                  .execute()
+                  .then(() => undefined),
           (cause) =>
             isUniqueViolation(cause, "grants_port_held")
               ? new GrantStore.PortTaken({ regionId: grant.regionId, port: grant.endpoint.port })
@@ -63,16 +71,17 @@ export const makeInsert = (context: StoreContext): Pick<Service, "insert"> => {
         }
         const result: GrantStore.InsertResult = { _tag: "Inserted", grant: stored }
         return result
-      }))
+      })
+    )
 
-  const insert: Service["insert"] = Effect.fn("GrantStore.insert")(function*(input) {
+  const insert: Service["insert"] = Effect.fn("GrantStore.insert")(function* (input) {
     const sealed = yield* sealDeviceSecret(context, input.grant, input.deviceSecret)
     const key = input.idempotency
     return yield* insertNew(input, sealed).pipe(
       Effect.catchIf(
         (error) => error === idempotencyRace,
         () =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             // A concurrent request claimed the key first: ours rolled back; answer as a replay.
             const replay = Option.isSome(key)
               ? yield* transactions.run("read idempotency key", (trx) => readIdempotency(context, trx, key.value))

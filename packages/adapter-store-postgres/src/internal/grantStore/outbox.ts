@@ -20,7 +20,7 @@ import type { Service, StoreContext } from "./context.ts"
 export const makeOutbox = (context: StoreContext): Pick<Service, "takeOutbox" | "markPublished" | "completeJobs"> => {
   const { nowSql, q, table, transactions } = context
 
-  const takeOutbox: Service["takeOutbox"] = Effect.fn("GrantStore.takeOutbox")(function*(input) {
+  const takeOutbox: Service["takeOutbox"] = Effect.fn("GrantStore.takeOutbox")(function* (input) {
     const db = yield* transactions.executor
     if (input.limit <= 0) return []
     const now = yield* nowSql
@@ -33,20 +33,22 @@ export const makeOutbox = (context: StoreContext): Pick<Service, "takeOutbox" | 
         update ${table("outbox")} as o set handed_at_ms = ${now}, publications = o.publications + 1
         from picked where o.seq = picked.seq
         returning o.seq, o.job_id, o.grant_id, o.type, o.target, o.generation, o.created_at_ms,
-          o.publications - 1 as publications`.execute(db))
+          o.publications - 1 as publications`.execute(db)
+    )
     const sorted = rows.rows.toSorted((left, right) => Number(left["seq"]) - Number(right["seq"]))
     return yield* Effect.forEach(sorted, toOutboxEntry)
   })
 
-  const markPublished: Service["markPublished"] = Effect.fn("GrantStore.markPublished")(function*(jobIds) {
+  const markPublished: Service["markPublished"] = Effect.fn("GrantStore.markPublished")(function* (jobIds) {
     const db = yield* transactions.executor
     if (jobIds.length === 0) return
     const now = yield* nowSql
     yield* query("mark published", () =>
-      q(db).updateTable("outbox").set({ published_at_ms: now, handed_at_ms: now }).where("job_id", "in", jobIds).execute())
+      q(db).updateTable("outbox").set({ published_at_ms: now, handed_at_ms: now }).where("job_id", "in", jobIds).execute()
+    )
   })
 
-  const completeJobs: Service["completeJobs"] = Effect.fn("GrantStore.completeJobs")(function*(jobIds) {
+  const completeJobs: Service["completeJobs"] = Effect.fn("GrantStore.completeJobs")(function* (jobIds) {
     const db = yield* transactions.executor
     if (jobIds.length === 0) return
     yield* query("complete jobs", () => q(db).deleteFrom("outbox").where("job_id", "in", jobIds).execute())

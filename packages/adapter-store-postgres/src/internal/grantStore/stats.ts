@@ -18,7 +18,7 @@ import type { Service, StoreContext } from "./context.ts"
 export const makeStats = (context: StoreContext): Pick<Service, "stats"> => {
   const { nowSql, table, transactions } = context
 
-  const stats: Service["stats"] = Effect.gen(function*() {
+  const stats: Service["stats"] = Effect.gen(function* () {
     const db = yield* transactions.executor
     const now = yield* nowSql
     const result = yield* query("stats", () =>
@@ -29,7 +29,8 @@ export const makeStats = (context: StoreContext): Pick<Service, "stats"> => {
           (select count(*) from ${table("grants")} where state = 'revoked') as revoked,
           (select count(*) from ${table("grants")} where revoke_stuck and state = 'revoking') as stuck,
           (select count(*) from ${table("outbox")}) as outbox,
-          (select greatest(0, ${now} - min(created_at_ms)) from ${table("outbox")}) as oldest`.execute(db))
+          (select greatest(0, ${now} - min(created_at_ms)) from ${table("outbox")}) as oldest`.execute(db)
+    )
     const row = result.rows[0] ?? {}
     const count = (key: string) => Number(row[key] ?? 0)
     return {

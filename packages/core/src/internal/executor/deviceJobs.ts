@@ -64,7 +64,7 @@ const createThenEnable = (
   create: Effect.Effect<void, DeviceGatewayError>,
   enable: Effect.Effect<void, DeviceGatewayError>
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (const step of [create, enable]) {
       const applied = context.faults.fencing
         ? yield* context.store.withLiveGrant(grant.id, () => step).pipe(Effect.result)
@@ -76,7 +76,7 @@ const createThenEnable = (
   })
 
 const userCreate = (context: DeviceJobContext, grant: Grant, device: Device, region: Region, now: number): DeviceJob =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { gateway, store } = context
     if (!isLive(grant, now)) return done("grant not live")
     if (grant.progress.deviceReady) return done("already ready")
@@ -113,7 +113,7 @@ const userCreate = (context: DeviceJobContext, grant: Grant, device: Device, reg
   })
 
 const forwardOpen = (context: DeviceJobContext, grant: Grant, device: Device, region: Region, now: number): DeviceJob =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { gateway } = context
     if (!isLive(grant, now)) return done("grant not live")
     if (grant.progress.deviceReady) return done("already ready")
@@ -136,7 +136,7 @@ const deviceRemove = (context: DeviceJobContext, grant: Grant, device: Device, w
     what === "user"
       ? inventory.users.some((user) => user.username === grant.username)
       : inventory.forwards.some((forward) => forward.grantId === grant.id)
-  return Effect.gen(function*() {
+  return Effect.gen(function* () {
     if (isForceRevoked(grant) && !grant.progress.deviceGone) {
       yield* Effect.ignore(remove)
       return done("force-revoked: removed best effort")

@@ -47,7 +47,7 @@ const rounds = 4
  * @category constructors
  * @since 0.1.0
  */
-export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
+export const execute = Effect.fn("Executor.execute")(function* (job: Job) {
   const store = yield* GrantStore
   const regional = yield* RegionalGateway
   const gateway = yield* DeviceGateway
@@ -64,9 +64,10 @@ export const execute = Effect.fn("Executor.execute")(function*(job: Job) {
     if (region._tag === "Failure") return failed(`region ${grant.regionId} unknown`)
     const device = yield* Effect.result(devices.get(grant.deviceId))
     if (device._tag === "Failure") return failed(`device ${grant.deviceId} unknown`)
-    const step: Step = job.type === "nat.open" || job.type === "nat.close"
-      ? yield* runRegionJob({ job, store, regional, faults }, grant, region.success, now)
-      : yield* runDeviceJob({ job, store, gateway, faults }, grant, device.success, region.success, now)
+    const step: Step =
+      job.type === "nat.open" || job.type === "nat.close"
+        ? yield* runRegionJob({ job, store, regional, faults }, grant, region.success, now)
+        : yield* runDeviceJob({ job, store, gateway, faults }, grant, device.success, region.success, now)
     if (step !== "again") return step
   }
   return retry("kept losing races with concurrent changes")

@@ -30,5 +30,5 @@ export const deviceFailure = (error: DeviceGatewayError | StoreError): Outcome =
   error._tag === "StoreError"
     ? retry(`${error.reason}: ${error.message}`)
     : error.retryable
-    ? retry(describe(error))
-    : failed(describe(error))
+      ? retry(describe(error))
+      : failed(describe(error))

@@ -43,10 +43,10 @@ export const runRegionJob = (
   context.job.type === "nat.open" ? natOpen(context, grant, region, now) : natClose(context, grant, region)
 
 /** The revision an action carries: the grant's (fenced), or "newest" in the broken variant. */
-const revisionOf = (context: RegionJobContext, grant: Grant) => context.faults.fencing ? grant.revision : Number.MAX_SAFE_INTEGER
+const revisionOf = (context: RegionJobContext, grant: Grant) => (context.faults.fencing ? grant.revision : Number.MAX_SAFE_INTEGER)
 
 const natOpen = (context: RegionJobContext, grant: Grant, region: Region, now: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (!isLive(grant, now)) return done("grant not live")
     if (grant.progress.natOpen) return done("already open")
     yield* context.faults.beforeAct(context.job)
@@ -66,7 +66,7 @@ const natOpen = (context: RegionJobContext, grant: Grant, region: Region, now: n
   })
 
 const natClose = (context: RegionJobContext, grant: Grant, region: Region) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const target = { grantId: grant.id, publicPort: grant.endpoint.port }
     if (isForceRevoked(grant) && !grant.progress.natGone) {
       // Force-revoked: the port is already free; remove the path anyway, best effort.
