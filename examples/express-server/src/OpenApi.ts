@@ -55,7 +55,7 @@ export const openApiDocument = (serverUrl: string) => ({
         responses: {
           "201": json("Created, with credentials", "GrantCreated"),
           "200": json("Idempotent replay (no password)", "GrantCreated"),
-          ...errors(400, 401, 403, 404, 409, 413, 415, 503)
+          ...errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
         }
       },
       get: {
@@ -118,7 +118,11 @@ export const openApiDocument = (serverUrl: string) => ({
           status: { type: "integer" },
           detail: { type: "string" },
           _tag: { type: "string", description: "The SDK's typed error tag, e.g. InvalidRequest, PolicyDenied, PortsExhausted" },
-          field: { type: "string" }
+          field: { type: "string" },
+          rule: {
+            type: "string",
+            description: "For ForwardTargetRefused (422): the rule the target broke (NotInLan, Loopback, Multicast, LinkLocal, …)"
+          }
         }
       },
       Grant: {

@@ -20,6 +20,8 @@ export interface Problem {
   readonly detail: string
   readonly _tag: string
   readonly field?: string
+  /** For `ForwardTargetRefused`: the rule the target broke (`NotInLan`, `Loopback`, …). */
+  readonly rule?: string
 }
 
 const statusByTag: Readonly<Record<string, number>> = {
@@ -34,6 +36,7 @@ const statusByTag: Readonly<Record<string, number>> = {
   NotFound: 404,
   MethodNotAllowed: 405,
   IdempotencyConflict: 409,
+  ForwardTargetRefused: 422,
   GrantStateConflict: 409,
   NotPullDevice: 409,
   PayloadTooLarge: 413,
@@ -51,6 +54,7 @@ const titleByTag: Readonly<Record<string, string>> = {
   DeviceNotFound: "No such device",
   NotFound: "Not found",
   IdempotencyConflict: "Idempotency key reused with a different request",
+  ForwardTargetRefused: "The port-forward target is not allowed",
   NotPullDevice: "The device is not a pull-mode device",
   PayloadTooLarge: "The request body is too large",
   UnsupportedMediaType: "Send application/json",
@@ -87,7 +91,7 @@ const messageOf = (error: { readonly _tag: string; readonly message?: unknown })
  * @since 0.1.0
  */
 export const toProblem = (error: unknown): Problem => {
-  const tagged = error as { readonly _tag?: unknown; readonly message?: unknown; readonly field?: unknown }
+  const tagged = error as { readonly _tag?: unknown; readonly message?: unknown; readonly field?: unknown; readonly rule?: unknown }
   if (error !== null && typeof error === "object" && typeof tagged._tag === "string" && tagged._tag in statusByTag) {
     const tag = tagged._tag
     const status = statusByTag[tag] ?? 500
@@ -97,7 +101,9 @@ export const toProblem = (error: unknown): Problem => {
       status,
       detail: messageOf({ _tag: tag, message: tagged.message }),
       _tag: tag,
-      ...(typeof tagged.field === "string" ? { field: tagged.field } : {})
+      ...(typeof tagged.field === "string" ? { field: tagged.field } : {}),
+      ...(tag === "ForwardTargetRefused" ? { field: "forward" } : {}),
+      ...(typeof tagged.rule === "string" ? { rule: tagged.rule } : {})
     }
   }
   return {

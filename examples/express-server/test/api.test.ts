@@ -95,6 +95,39 @@ describe("REST API", () => {
     assert.isUndefined(router.state.scheduler.find(`ta-fwd-${id}`))
   })
 
+  it("refuses port forwards aimed off the router's LAN: 422 naming the rule, nothing written", async () => {
+    const router = server.wiring.simulators.get("rtr-1")!
+    const natBefore = router.state.nat.items.length
+    const before = await call(server.url, "GET", "/api/devices/rtr-1/grants", { key: keys.admin })
+    const aims: ReadonlyArray<readonly [string, string]> = [
+      ["8.8.8.8", "NotInLan"],
+      ["0.0.0.0", "Unspecified"],
+      ["255.255.255.255", "Broadcast"],
+      ["127.0.0.1", "Loopback"],
+      ["169.254.169.254", "LinkLocal"],
+      ["239.1.2.3", "Multicast"],
+      ["::1", "FamilyMismatch"],
+      ["192.168.88.1", "RouterAddress"]
+    ]
+    for (const [address, rule] of aims) {
+      const refused = await call(server.url, "POST", "/api/devices/rtr-1/grants", {
+        key: keys.admin,
+        body: { kind: "port-forward", accessType: "winbox", permission: "full", ttlSeconds: 600, forward: { address, port: 53 } }
+      })
+      assert.strictEqual(refused.status, 422, `${address}: ${refused.text}`)
+      assert.strictEqual(refused.body._tag, "ForwardTargetRefused", address)
+      assert.strictEqual(refused.body.rule, rule, address)
+      assert.strictEqual(refused.body.field, "forward", address)
+    }
+    const after = await call(server.url, "GET", "/api/devices/rtr-1/grants", { key: keys.admin })
+    assert.deepStrictEqual(
+      after.body.grants.map((grant) => grant.id),
+      before.body.grants.map((grant) => grant.id),
+      "no grant was written"
+    )
+    assert.strictEqual(router.state.nat.items.length, natBefore, "no rule reached the router")
+  })
+
   it("answers errors as problem+json carrying the typed error's tag", async () => {
     const unauthenticated = await call(server.url, "GET", "/api/sites")
     assert.strictEqual(unauthenticated.status, 401)

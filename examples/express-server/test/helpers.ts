@@ -117,6 +117,7 @@ export interface Body {
   readonly status: number
   readonly detail: string
   readonly field?: string
+  readonly rule?: string
   readonly callerAddress: string | null
   readonly openapi: string
   readonly paths: Record<string, unknown>

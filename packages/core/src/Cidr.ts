@@ -15,6 +15,9 @@
  *   written inside IPv6 (`::ffff:1.2.3.4`, `::1.2.3.4`), any IPv6 range inside or covering
  *   the IPv4-mapped block `::ffff:0:0/96` (such sources never appear on the wire, and on a
  *   dual-stack socket they are IPv4 clients), inputs over 64 characters.
+ * - Never a source: the unspecified address and "this network" (`0.0.0.0/8`, `::/128`;
+ *   RFC 1122 §3.2.1.3), the limited broadcast `255.255.255.255`, and multicast ranges
+ *   (`224.0.0.0/4`, `ff00::/8`): no client connects from them.
  * - Policy: `0.0.0.0/0` and `::/0` only when `allowAnySource`; otherwise prefixes no
  *   shorter than `minPrefixV4` / `minPrefixV6`.
  *
@@ -271,6 +274,21 @@ const parseNetwork = (input: string, policy: CidrPolicy): Parsed<Network> => {
   return ok({ address: { family, bytes: network }, prefixLength })
 }
 
+/** Why a well-formed range can never be a connection's source, if it cannot. */
+const notASource = ({ address, prefixLength }: Network): string | undefined => {
+  const [first = 0] = address.bytes
+  if (address.family === 4) {
+    if (prefixLength >= 8 && first === 0) return '0.0.0.0/8 is the unspecified address and "this network": never a source'
+    if (prefixLength === 32 && address.bytes.every((byte) => byte === 255))
+      return "255.255.255.255 is the broadcast address: never a source"
+    if (prefixLength >= 4 && first >= 224 && first <= 239) return "multicast addresses (224.0.0.0/4) are never a source"
+    return undefined
+  }
+  if (prefixLength === 128 && address.bytes.every((byte) => byte === 0)) return ":: is the unspecified address: never a source"
+  if (prefixLength >= 8 && first === 0xff) return "multicast addresses (ff00::/8) are never a source"
+  return undefined
+}
+
 const toParsedCidr = ({ address, prefixLength }: Network): ParsedCidr => {
   const network = formatAddress(address)
   return { cidr: `${network}/${prefixLength}` as Cidr, family: address.family, network, prefixLength }
@@ -298,9 +316,10 @@ const parseHostAddress = (input: string): Address | undefined => {
  */
 export const parseResult = (input: string, policy: CidrPolicy = defaultPolicy): Result.Result<ParsedCidr, InvalidCidr> => {
   const parsed = parseNetwork(input, policy)
-  if (parsed.ok) return Result.succeed(toParsedCidr(parsed.value))
+  const refused = parsed.ok ? notASource(parsed.value) : undefined
+  if (parsed.ok && refused === undefined) return Result.succeed(toParsedCidr(parsed.value))
   const shown = typeof input === "string" ? input.slice(0, maxInputLength + 1) : String(input)
-  return Result.fail(new InvalidCidr({ input: shown, message: parsed.message }))
+  return Result.fail(new InvalidCidr({ input: shown, message: refused ?? (parsed.ok ? "invalid" : parsed.message) }))
 }
 
 /**
@@ -395,3 +414,85 @@ export const makeCidrSchema = (policy: CidrPolicy) =>
  * @since 0.1.0
  */
 export const CidrSchema = makeCidrSchema(defaultPolicy)
+
+/**
+ * What an address is, by the IANA special-purpose registries (as `ipaddr.js` classifies
+ * them): `public` is a global unicast address; `private` covers RFC 1918, unique local
+ * (`fc00::/7`) and shared (`100.64.0.0/10`) space; `reserved` the documentation,
+ * benchmarking and other special-purpose blocks.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type AddressClass = "unspecified" | "loopback" | "multicast" | "broadcast" | "linkLocal" | "private" | "reserved" | "public"
+
+const privateRanges = new Set(["private", "uniqueLocal", "carrierGradeNat"])
+const ownClasses = new Set<string>(["unspecified", "loopback", "multicast", "broadcast", "linkLocal"])
+
+/**
+ * The {@link AddressClass} of a single address (read as {@link canonicalAddress} reads it),
+ * or `undefined` when it is not one.
+ *
+ * @category utils
+ * @since 0.2.0
+ */
+export const classify = (address: string): AddressClass | undefined => {
+  const host = parseHostAddress(address)
+  if (host === undefined) return undefined
+  const range = ipaddr.fromByteArray([...host.bytes]).range()
+  if (ownClasses.has(range)) return range as AddressClass
+  if (privateRanges.has(range)) return "private"
+  return range === "unicast" ? "public" : "reserved"
+}
+
+/**
+ * A router's interface address as RouterOS `/ip address` lists it: the router's own
+ * address and the prefix length of the network it sits on (`192.168.88.1/24`,
+ * `2001:db8:5::1/64`); host bits are expected.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface InterfaceAddress {
+  /** The router's own address, canonical text. */
+  readonly address: string
+  /** The network, canonical. */
+  readonly network: ParsedCidr
+}
+
+/**
+ * Parses an interface address (`192.168.88.1/24`), or `undefined` when it is not one.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const parseInterfaceAddress = (input: string): InterfaceAddress | undefined => {
+  if (typeof input !== "string" || commonChecks(input) !== undefined) return undefined
+  const pieces = input.split("/")
+  if (pieces.length !== 2) return undefined
+  const [addressText = "", prefixText = ""] = pieces
+  const host = parseHostAddress(addressText)
+  if (host === undefined || formatAddress(host) !== addressText || !plainDecimal.test(prefixText)) return undefined
+  const prefixLength = Number(prefixText)
+  if (prefixLength < 1 || prefixLength > (host.family === 4 ? 32 : 128)) return undefined
+  const network: Network = { address: { family: host.family, bytes: maskBytes(host.bytes, prefixLength) }, prefixLength }
+  return { address: addressText, network: toParsedCidr(network) }
+}
+
+/**
+ * The IPv4 network and broadcast addresses of a prefix of /30 or wider (no host may use
+ * them); empty for IPv6 and for /31 and /32.
+ *
+ * @category utils
+ * @since 0.2.0
+ */
+export const reservedHostsOf = (network: ParsedCidr): ReadonlyArray<string> => {
+  if (network.family !== 4 || network.prefixLength > 30) return []
+  const parsed = parseHostAddress(network.network)
+  if (parsed === undefined) return []
+  const broadcast = parsed.bytes.map((byte, index) => {
+    const hostBits = Math.max(0, Math.min(8, (index + 1) * 8 - network.prefixLength))
+    return byte | ((1 << hostBits) - 1)
+  })
+  return [network.network, formatAddress({ family: 4, bytes: broadcast })]
+}

@@ -23,6 +23,7 @@ import * as Credentials from "./Credentials.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import type { GrantStateConflict } from "./Errors.ts"
 import { InvalidRequest, type PortsExhausted } from "./Errors.ts"
+import * as ForwardTarget from "./ForwardTarget.ts"
 import { initialProgress } from "./Grant.ts"
 import type { Grant, GrantState } from "./Grant.ts"
 import * as GrantRequest from "./GrantRequest.ts"
@@ -71,7 +72,15 @@ export interface GrantResult {
  * @category errors
  * @since 0.1.0
  */
-export type GrantError = InvalidRequest | PolicyDenied | DeviceNotFound | RegionNotFound | PortsExhausted | IdempotencyConflict | StoreError
+export type GrantError =
+  | InvalidRequest
+  | ForwardTarget.ForwardTargetRefused
+  | PolicyDenied
+  | DeviceNotFound
+  | RegionNotFound
+  | PortsExhausted
+  | IdempotencyConflict
+  | StoreError
 
 /**
  * Every typed failure of `revoke`.
@@ -159,21 +168,27 @@ export const make = Effect.gen(function* () {
     const source = yield* Cidr.parse(sourceText, settings).pipe(
       Effect.mapError((error) => new InvalidRequest({ field: "source", message: error.message }))
     )
-    let forward: { readonly address: string; readonly port: number } | null = null
-    if (kind === "port-forward") {
-      if (request.forward === undefined) {
-        return yield* new InvalidRequest({ field: "forward", message: "a port-forward grant needs forward.address and forward.port" })
-      }
-      const address = Cidr.canonicalAddress(request.forward.address)
-      if (address === undefined || address !== request.forward.address) {
-        return yield* new InvalidRequest({ field: "forward", message: "forward.address must be a canonical IPv4 or IPv6 address" })
-      }
-      forward = { address, port: request.forward.port }
-    } else if (request.forward !== undefined) {
+    if (kind === "port-forward" && request.forward === undefined) {
+      return yield* new InvalidRequest({ field: "forward", message: "a port-forward grant needs forward.address and forward.port" })
+    }
+    if (kind === "access" && request.forward !== undefined) {
       return yield* new InvalidRequest({ field: "forward", message: "forward is only allowed for kind port-forward" })
     }
     const device = yield* devices.get(request.deviceId)
     const region = yield* regions.get(device.regionId)
+    if (source.family !== Cidr.family(device.tunnelAddress)) {
+      // The NAT path has the device's family: a source of the other one could never match it.
+      return yield* new InvalidRequest({
+        field: "source",
+        message: `source must be IPv${Cidr.family(device.tunnelAddress)}: the device is reached over IPv${Cidr.family(device.tunnelAddress)}`
+      })
+    }
+    let forward: { readonly address: string; readonly port: number } | null = null
+    if (kind === "port-forward" && request.forward !== undefined) {
+      const allowance = policy.forwardAllowance === undefined ? ForwardTarget.noAllowance : yield* policy.forwardAllowance(device)
+      const address = yield* Effect.fromResult(ForwardTarget.check(request.forward.address, device, region, allowance))
+      forward = { address, port: request.forward.port }
+    }
     yield* policy.authorize({
       _tag: "Grant",
       actor,

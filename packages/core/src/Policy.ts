@@ -9,6 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AccessType, Grant, GrantKind, Permission } from "./Grant.ts"
 import { ActorId } from "./Ids.ts"
+import type { Allowance } from "./ForwardTarget.ts"
 import type { Device } from "./Topology.ts"
 
 /**
@@ -79,6 +80,11 @@ export class Policy extends Context.Service<
   Policy,
   {
     readonly authorize: (action: PolicyAction) => Effect.Effect<void, PolicyDenied>
+    /**
+     * What this policy adds to a device's port-forward targets beyond its LANs: more
+     * prefixes, public targets (default: nothing; see `ForwardTarget`).
+     */
+    readonly forwardAllowance?: (device: Device) => Effect.Effect<Allowance>
   }
 >()("@transient-access/core/Policy") {}
 

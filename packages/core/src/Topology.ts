@@ -12,6 +12,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Cidr from "./Cidr.ts"
 import { PortNumber } from "./Grant.ts"
 import { DeviceId, RegionId } from "./Ids.ts"
 
@@ -24,6 +25,19 @@ import { DeviceId, RegionId } from "./Ids.ts"
 export const DeliveryMode = Schema.Literals(["push", "pull"])
 /** @category models @since 0.1.0 */
 export type DeliveryMode = typeof DeliveryMode.Type
+
+/**
+ * A router's interface address on a LAN, as RouterOS `/ip address` lists it
+ * (`192.168.88.1/24`: the router's own address and the prefix length of the LAN).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const LanAddress = Schema.String.check(
+  Schema.makeFilter(
+    (value: string) => Cidr.parseInterfaceAddress(value) !== undefined || "expected a router interface address such as 192.168.88.1/24"
+  )
+)
 
 /**
  * A router behind the management VPN.
@@ -39,7 +53,12 @@ export const Device = Schema.Struct({
   /** Service ports on the device. */
   ports: Schema.Struct({ ssh: PortNumber, winbox: PortNumber, api: PortNumber }),
   mode: DeliveryMode,
-  name: Schema.optionalKey(Schema.String)
+  name: Schema.optionalKey(Schema.String),
+  /**
+   * The router's addresses on the LANs behind it (`/ip address`): port forwards may only
+   * target hosts inside these networks. Without them, every port forward is refused.
+   */
+  lanAddresses: Schema.optionalKey(Schema.Array(LanAddress))
 })
 /** @category models @since 0.1.0 */
 export type Device = typeof Device.Type
@@ -57,7 +76,9 @@ export const Region = Schema.Struct({
   /** Inclusive range of public ports handed out to grants. */
   portRange: Schema.Struct({ from: PortNumber, to: PortNumber }),
   /** The regional server's own tunnel address: the source address routers see. */
-  tunnelAddress: Schema.String
+  tunnelAddress: Schema.String,
+  /** The management tunnel's network (`10.8.0.0/24`): never a port-forward target. */
+  tunnelNetwork: Schema.optionalKey(Cidr.Cidr)
 })
 /** @category models @since 0.1.0 */
 export type Region = typeof Region.Type

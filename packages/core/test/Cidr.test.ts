@@ -62,9 +62,19 @@ const overlaps = (left: RefNetwork, right: RefNetwork) => {
   return (left.value & maskOf(6, prefix)) === (right.value & maskOf(6, prefix))
 }
 
+/** Never a source: 0.0.0.0/8 and ::/128, 255.255.255.255/32, anything inside multicast. */
+const refCanBeSource = (network: RefNetwork): boolean => {
+  const inside = (value: bigint, prefix: number) => network.prefix >= prefix && (network.value & maskOf(network.family, prefix)) === value
+  if (network.family === 4) {
+    return !inside(0n, 8) && !inside(0xffffffffn, 32) && !inside(0xe0000000n, 4)
+  }
+  return !inside(0n, 128) && !inside(0xffn << 120n, 8)
+}
+
 /** The reference decision: does `network` pass `policy`? */
 const refAccepts = (network: RefNetwork, policy: Cidr.CidrPolicy): boolean => {
   if (network.prefix === 0) return policy.allowAnySource
+  if (!refCanBeSource(network)) return false
   if (network.family === 6 && overlaps(network, mappedBlock)) return false
   return network.prefix >= (network.family === 4 ? policy.minPrefixV4 : policy.minPrefixV6)
 }

@@ -30,7 +30,8 @@ const device: Device = {
   regionId: region.id,
   tunnelAddress: "10.8.0.2",
   ports: { ssh: 22, winbox: 8291, api: 8728 },
-  mode: "push"
+  mode: "push",
+  lanAddresses: ["192.168.88.1/24"]
 }
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const viewer: Policy.Actor = { id: "victor" as ActorId, roles: ["viewer"] }
@@ -118,10 +119,14 @@ describe("Grants", () => {
     Effect.gen(function* () {
       const grants = yield* Grants
       const { source: _source, ...withoutSource } = request
-      const result = yield* grants.grant(admin, withoutSource, { callerAddress: "2001:db8::7" })
-      assert.strictEqual(result.grant.source, "2001:db8::7/128")
+      const result = yield* grants.grant(admin, withoutSource, { callerAddress: "192.0.2.7" })
+      assert.strictEqual(result.grant.source, "192.0.2.7/32")
       const missing = yield* Effect.flip(grants.grant(admin, withoutSource))
       assert.instanceOf(missing, InvalidRequest)
+      // the device is reached over IPv4: an IPv6 caller could never match its NAT path
+      const otherFamily = yield* Effect.flip(grants.grant(admin, withoutSource, { callerAddress: "2001:db8::7" }))
+      assert.instanceOf(otherFamily, InvalidRequest)
+      assert.strictEqual((otherFamily as InvalidRequest).field, "source")
     }).pipe(Effect.provide(TestLayer))
   )
 

@@ -57,7 +57,8 @@ const device: Device = {
   regionId: region.id,
   tunnelAddress: "10.8.0.2",
   ports: { ssh: 22, winbox: 8291, api: 8728 },
-  mode: "push"
+  mode: "push",
+  lanAddresses: ["192.168.88.1/24"]
 }
 const admin: Policy.Actor = { id: "alice" as ActorId, roles: ["admin"] }
 const request = { deviceId: device.id, accessType: "ssh", permission: "full", source: "198.51.100.0/24", ttlSeconds: 3600 }

@@ -207,12 +207,22 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
  */
 export const deviceFor = (
   sim: Simulator,
-  options: { readonly id: string; readonly regionId: string; readonly mode?: "push" | "pull"; readonly name?: string }
+  options: {
+    readonly id: string
+    readonly regionId: string
+    readonly mode?: "push" | "pull"
+    readonly name?: string
+    /** Default: RouterOS's default configuration, `192.168.88.1/24` on the bridge. */
+    readonly lanAddresses?: ReadonlyArray<string>
+  }
 ): Topology.Device => ({
   id: options.id as Ids.DeviceId,
   regionId: options.regionId as Ids.RegionId,
   tunnelAddress: sim.host,
   ports: { ssh: sim.sshPort ?? 22, winbox: 8291, api: sim.apiPort },
   mode: options.mode ?? "push",
+  // RouterOS default configuration: "192.168.88.1/24 on the bridge interface"
+  // (help.mikrotik.com, "Default configurations"); the simulator's dst-nat targets sit there.
+  lanAddresses: options.lanAddresses ?? ["192.168.88.1/24"],
   ...(options.name !== undefined ? { name: options.name } : {})
 })

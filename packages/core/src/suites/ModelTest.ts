@@ -131,21 +131,24 @@ export const devices: ReadonlyArray<Device> = [
     regionId: "r1" as RegionId,
     tunnelAddress: "10.255.0.11",
     ports: { ssh: 22, winbox: 8291, api: 8728 },
-    mode: "push"
+    mode: "push",
+    lanAddresses: ["192.168.88.1/24"]
   },
   {
     id: "d2" as DeviceId,
     regionId: "r1" as RegionId,
     tunnelAddress: "10.255.0.12",
     ports: { ssh: 22, winbox: 8291, api: 8728 },
-    mode: "push"
+    mode: "push",
+    lanAddresses: ["192.168.88.1/24"]
   },
   {
     id: "d3" as DeviceId,
     regionId: "r2" as RegionId,
     tunnelAddress: "10.255.1.13",
     ports: { ssh: 22, winbox: 8291, api: 8728 },
-    mode: "push"
+    mode: "push",
+    lanAddresses: ["192.168.88.1/24"]
   }
 ]
 const actor: Policy.Actor = { id: "model" as ActorId, roles: ["admin"] }

@@ -106,7 +106,8 @@ export const testRegion = (overrides: Partial<Region> = {}): Region => ({
 })
 
 /**
- * A push-mode RouterOS device with a random id (in a random region unless overridden).
+ * A push-mode RouterOS device with a random id (in a random region unless overridden), on
+ * RouterOS's default LAN `192.168.88.1/24`.
  *
  * @category testing
  * @since 0.1.0
@@ -117,5 +118,6 @@ export const testDevice = (overrides: Partial<Device> = {}): Device => ({
   tunnelAddress: "10.200.0.2",
   ports: defaultDevicePorts,
   mode: "push",
+  lanAddresses: ["192.168.88.1/24"],
   ...overrides
 })
