@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import * as net from "node:net"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -23,17 +23,65 @@ import { type Menu, type MenuClient, type Selector, clockOfRow, deviceError, rea
  * @category models
  * @since 0.1.0
  */
-export interface SshOptions {
+export type SshOptions = SshBaseOptions & HostKeyCheck
+
+/**
+ * How the transport trusts a device's host key: exactly one of a pinned fingerprint per
+ * device, a verifier of your own, or an explicit, logged opt-out for tests. There is no
+ * default: a transport without one of them refuses every connection.
+ *
+ * @inline
+ * @category models
+ * @since 0.2.0
+ */
+export type HostKeyCheck =
+  | {
+      /** The device's pinned key, OpenSSH style: `SHA256:<base64 without padding>` (`ssh-keygen -lf`). */
+      readonly hostKeySha256: (device: Topology.Device) => string
+      readonly hostVerifier?: never
+      readonly acceptAnyHostKey?: never
+    }
+  | {
+      /** Verifies the device's host key, given as the raw public key blob. */
+      readonly hostVerifier: (device: Topology.Device, key: Buffer) => boolean
+      readonly hostKeySha256?: never
+      readonly acceptAnyHostKey?: never
+    }
+  | {
+      /** Accept any host key (tests only): logged as a warning when the layer is built. */
+      readonly acceptAnyHostKey: true
+      readonly hostKeySha256?: never
+      readonly hostVerifier?: never
+    }
+
+/**
+ * The OpenSSH-style fingerprint of a public key blob: `SHA256:<base64 without padding>`.
+ *
+ * @category utils
+ * @since 0.2.0
+ */
+export const fingerprint = (keyBlob: Buffer): string => `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`
+
+/** Whether `key` is the device's host key under `check`; `false` without any check (fail closed). */
+export const trustsHostKey = (check: Partial<HostKeyCheck>, device: Topology.Device, key: Buffer): boolean => {
+  if (check.hostVerifier !== undefined) return check.hostVerifier(device, key)
+  if (check.hostKeySha256 !== undefined) return fingerprint(key) === check.hostKeySha256(device)
+  return check.acceptAnyHostKey === true
+}
+
+/**
+ * Options of the SSH transport besides the host key check.
+ *
+ * @inline
+ * @category models
+ * @since 0.2.0
+ */
+export interface SshBaseOptions {
   readonly credentials: (device: Topology.Device) => { readonly user: string; readonly password: Redacted.Redacted<string> }
   /** Host to connect to (default: the device's tunnel address). */
   readonly host?: (device: Topology.Device) => string
   /** Port (default `device.ports.ssh`). */
   readonly port?: (device: Topology.Device) => number
-  /**
-   * Verifies the device's host key, given as the raw public key blob; default: accept any.
-   * Compare it with the key pinned for that device.
-   */
-  readonly hostVerifier?: (device: Topology.Device, key: Buffer) => boolean
   /** Deadline of every call, including connect (default 10 s). */
   readonly callTimeoutMs?: number
   /** Group per permission (default `full` → `full`, `read-only` → `read`); see `ApiTransport.ApiOptions`. */
@@ -125,7 +173,8 @@ export class SshPool {
         username: credentials.user,
         password: Redacted.value(credentials.password),
         readyTimeout: this.deadline,
-        hostVerifier: (hostKey: Buffer) => this.options.hostVerifier?.(device, hostKey) ?? true
+        // fail closed: no pinned key, verifier or explicit opt-out means no key is trusted
+        hostVerifier: (hostKey: Buffer) => trustsHostKey(this.options, device, hostKey)
       })
     })
     return pending

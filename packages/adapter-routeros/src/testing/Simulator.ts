@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
@@ -66,6 +67,8 @@ export interface Simulator {
   readonly apiPort: number
   readonly apiSslPort: number | undefined
   readonly sshPort: number | undefined
+  /** The SSH server's host key fingerprint, `SHA256:…` (to pin it), when SSH runs. */
+  readonly sshHostKeySha256: string | undefined
   readonly profile: VersionProfile
   readonly clock: SimClock
   readonly faults: Faults
@@ -170,8 +173,12 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     apiSslPort = (apiSsl.address() as net.AddressInfo).port
   }
   let sshPort: number | undefined
+  let sshHostKeySha256: string | undefined
   if (options.sshPort !== false) {
-    const hostKey = ssh2.utils.generateKeyPairSync("ed25519").private
+    const keys = ssh2.utils.generateKeyPairSync("ed25519")
+    const hostKey = keys.private
+    const blob = Buffer.from(keys.public.split(" ")[1] ?? "", "base64")
+    sshHostKeySha256 = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`
     const ssh = await startSshServer(state, interpreter, faults, { host, port: options.sshPort ?? 0, hostKey })
     closers.push(ssh.close)
     sshPort = ssh.port
@@ -183,6 +190,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     apiPort: (api.address() as net.AddressInfo).port,
     apiSslPort,
     sshPort,
+    sshHostKeySha256,
     profile,
     clock,
     faults,
