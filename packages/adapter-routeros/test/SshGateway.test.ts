@@ -6,7 +6,7 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import { DeviceGatewaySuite } from "@transient-access/core/suites"
 import { DeviceGateway, type DeviceUserSpec } from "@transient-access/core"
