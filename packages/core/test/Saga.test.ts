@@ -85,6 +85,52 @@ describe("saga failure paths", () => {
     }).pipe(Effect.provide(TestLayer))
   )
 
+  it.effect("a regional server that refuses a path fails that grant at once; the region's next grant goes through", () =>
+    Effect.gen(function* () {
+      const grants = yield* Grants
+      const regional = yield* MemoryRegionalGatewayControl
+      yield* regional.failNext(region.id, 1, "Rejected")
+      const { grant: refused } = yield* grants.grant(admin, request)
+      const { grant: next } = yield* grants.grant(admin, request)
+      // one pass of the runner, no clock advance: no retry delay may stand between them
+      yield* relayOnce()
+      while ((yield* runOnce({ consumer: "test", max: 16 })) > 0) yield* relayOnce()
+      const failedGrant = yield* state(refused.id)
+      assert.notStrictEqual(failedGrant.state, "active")
+      assert.strictEqual(failedGrant.revokeReason, "failed", "compensated at once, not retried")
+      assert.strictEqual((yield* state(next.id)).state, "active", "the other grant on the region was not held up")
+      const events = yield* (yield* AuditLog).list({ grantId: refused.id })
+      assert.isTrue(events.some((event) => event.action === "grant.provision-failed"))
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.effect("a refusal because another grant's path still holds the port is retried, not failed", () =>
+    Effect.gen(function* () {
+      const grants = yield* Grants
+      const gateway = yield* RegionalGateway
+      const { grant } = yield* grants.grant(admin, request)
+      // a stale path of another grant on the same port (as a force-revoked grant's can be)
+      yield* gateway.open(
+        region,
+        {
+          grantId: "ga_stalepath" as GrantId,
+          regionId: region.id,
+          publicPort: grant.endpoint.port,
+          source: grant.source,
+          target: grant.target,
+          stopAt: grant.expiresAt
+        },
+        0
+      )
+      yield* relayOnce()
+      yield* runOnce({ consumer: "test", max: 16 })
+      assert.strictEqual((yield* state(grant.id)).state, "pending", "retried while the port is held")
+      yield* gateway.close(region, { grantId: "ga_stalepath" as GrantId, publicPort: grant.endpoint.port }, 0)
+      yield* drain(3)
+      assert.strictEqual((yield* state(grant.id)).state, "active")
+    }).pipe(Effect.provide(TestLayer))
+  )
+
   it.effect("a revoke that keeps failing is flagged revokeStuck, retried, and completes when the device returns", () =>
     Effect.gen(function* () {
       const grants = yield* Grants

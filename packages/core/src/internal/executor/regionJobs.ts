@@ -12,7 +12,7 @@ import { isForceRevoked, recordProgress } from "../../Lifecycle.ts"
 import type { NatPath, RegionalGateway } from "../../RegionalGateway.ts"
 import type { Region } from "../../Topology.ts"
 import type { Faults } from "./faults.ts"
-import { describe, done, retry } from "./outcome.ts"
+import { describe, done, failed, retry } from "./outcome.ts"
 import type { Step } from "./outcome.ts"
 
 /** What a region job runs with. */
@@ -54,8 +54,16 @@ const natOpen = (context: RegionJobContext, grant: Grant, region: Region, now: n
     if (opened._tag === "Failure") {
       const error = opened.failure
       if (error.reason === "StaleRevision") return yield* refence(context, grant, region)
-      // `Rejected` may be transient here (a force-revoked grant's path still holds the
-      // port until it is removed): retry; the runner compensates after provisionAttempts.
+      if (error.reason === "Rejected") {
+        // Transient only when another grant's path still holds the port (a force-revoked
+        // grant's path, removed best effort): retry then. Anything else the server refuses
+        // can never pass: fail the grant at once (compensated), so its retries never hold
+        // up the region's other jobs.
+        const held = yield* Effect.result(context.regional.list(region))
+        if (held._tag === "Failure") return retry(describe(held.failure))
+        const holder = held.success.find((path) => path.publicPort === grant.endpoint.port && path.grantId !== grant.id)
+        return holder !== undefined ? retry(`${describe(error)} (port held by ${holder.grantId})`) : failed(describe(error))
+      }
       return retry(describe(error))
     }
     const listed = yield* Effect.result(context.regional.list(region))
