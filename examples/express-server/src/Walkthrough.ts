@@ -39,14 +39,15 @@ Walkthrough (copy-paste into another terminal):
   export TA_URL=${input.url} TA_KEY=${key}
 
   # 1. ask for 15 minutes of read-only SSH access from your own address
-  curl -s -X POST "$TA_URL/api/devices/${device}/grants" \\
+  #    (the response, with the password shown once, stays in this shell: no file)
+  GRANT_JSON=$(curl -s -X POST "$TA_URL/api/devices/${device}/grants" \\
     -H "Authorization: Bearer $TA_KEY" -H "Content-Type: application/json" \\
-    -d '{"accessType":"ssh","permission":"read-only","ttlSeconds":900}' | tee /tmp/ta-grant.json
+    -d '{"accessType":"ssh","permission":"read-only","ttlSeconds":900}'); echo "$GRANT_JSON"
 
-  # 2. log in through the relay (the password is in the response, shown once)
-  GRANT=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).grant.id')
-  PASS=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).credentials.password')
-  CMD=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).credentials.sshCommand')
+  # 2. once it is ready, log in through the relay
+  field() { printf '%s' "$GRANT_JSON" | node -p "JSON.parse(require('fs').readFileSync(0, 'utf8'))$1"; }
+  GRANT=$(field .grant.id); PASS=$(field .credentials.password); CMD=$(field .credentials.sshCommand)
+  until curl -s "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY" | grep -q '"ready":true'; do sleep 0.2; done
   sshpass -p "$PASS" $CMD -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null /system identity print
 
   # 3. revoke it
@@ -62,10 +63,10 @@ ${
     ? ""
     : `
   # 5. the same on the pull-mode device ${pull.id}: its user appears after a few check-ins
-  curl -s -X POST "$TA_URL/api/devices/${pull.id}/grants" \\
+  GRANT_JSON=$(curl -s -X POST "$TA_URL/api/devices/${pull.id}/grants" \\
     -H "Authorization: Bearer $TA_KEY" -H "Content-Type: application/json" \\
-    -d '{"accessType":"ssh","permission":"read-only","ttlSeconds":900}' | tee /tmp/ta-grant.json
-  GRANT=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/ta-grant.json")).grant.id')
+    -d '{"accessType":"ssh","permission":"read-only","ttlSeconds":900}'); echo "$GRANT_JSON"
+  GRANT=$(field .grant.id)
   until curl -s "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY" | grep -q '"ready":true'; do sleep 1; done
   #    then repeat steps 2-4 (log in, revoke, login refused)
 `

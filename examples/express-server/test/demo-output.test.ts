@@ -1,9 +1,12 @@
 /**
  * What `pnpm demo` prints (`node src/main.ts`, walkthrough mode): with keys configured in
- * `TA_API_KEYS` the output names none of them, in the walkthrough or in the ready line.
+ * `TA_API_KEYS` the output names none of them, in the walkthrough or in the ready line; and
+ * the walkthrough runs as printed (bash, curl, sshpass, OpenSSH): the login works, the
+ * revoke ends it, and the shown-once password never lands in a file.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { keys, randomPortRange } from "./helpers.ts"
 
@@ -45,5 +48,47 @@ describe("demo output", () => {
     assert.isNull(withKeys.apiKey)
     const generated = JSON.parse(await demoOutput({ TA_READY_JSON: "1" }, "}\n")) as { apiKey: unknown }
     assert.match(String(generated.apiKey), /^tak_[A-Za-z0-9_-]{32}$/)
+  })
+
+  it("the walkthrough runs as printed: login, revoke, login refused, and no file holds the password", async () => {
+    const range = randomPortRange()
+    const leftover = "/tmp/ta-grant.json"
+    const before = Fs.existsSync(leftover) ? Fs.statSync(leftover).mtimeMs : undefined
+    const demo = spawn(process.execPath, [Path.join(import.meta.dirname, "..", "src", "main.ts")], {
+      env: { ...process.env, TA_PORT: "0", TA_STORE: "memory", TA_PORT_RANGE: `${range.from}-${range.to}`, TA_PULL_DEVICES: "" },
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    try {
+      const output = await new Promise<string>((resolve, reject) => {
+        let stdout = ""
+        demo.on("exit", (code) => reject(new Error(`demo exited with ${code}\n${stdout}`)))
+        demo.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString()
+          if (stdout.includes("Press Ctrl-C")) resolve(stdout)
+        })
+      })
+      const start = output.indexOf("  export TA_URL=")
+      const end = output.indexOf("  # audit trail")
+      assert.isAbove(end, start)
+      const script = output.slice(start, end)
+      assert.notInclude(script, "/tmp/", "the walkthrough writes no file")
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile("bash", ["-c", script], { encoding: "utf8", timeout: 60_000 }, (error, stdout, stderr) => {
+          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+        })
+      })
+      const identities = result.stdout.split("\n").filter((line) => /name=rtr-1/.test(line))
+      assert.strictEqual(
+        identities.length,
+        1,
+        `one login before the revoke, none after:\n${script}\n---\n${result.stdout}\n---\n${result.stderr}`
+      )
+      assert.match(result.stderr, /Permission denied|Connection (closed|reset|refused)/, "the login after the revoke is refused")
+      const after = Fs.existsSync(leftover) ? Fs.statSync(leftover).mtimeMs : undefined
+      assert.strictEqual(after, before, "nothing wrote /tmp/ta-grant.json")
+    } finally {
+      demo.removeAllListeners("exit")
+      demo.kill("SIGTERM")
+    }
   })
 })
