@@ -89,10 +89,11 @@ export const callerAddress = (request: Request): string | undefined => {
   return address === undefined ? undefined : Cidr.canonicalAddress(address)
 }
 
-/** Reads the actor from `Authorization: Bearer <key>` or `X-API-Key`. */
+/** Reads the actor from `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110 §11.1) or `X-API-Key`. */
 const authenticate = (apiKeys: ApiKeys) => (request: Request, response: Response, next: NextFunction) => {
   const header = request.get("authorization")
-  const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : request.get("x-api-key")
+  const bearer = header === undefined ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
+  const presented = bearer !== null ? bearer[1] : request.get("x-api-key")
   const actor = presented === undefined || presented === "" ? undefined : apiKeys.lookup(presented)
   if (actor === undefined) {
     next(new HttpProblem("Unauthorized", "send an API key as 'Authorization: Bearer <key>'"))

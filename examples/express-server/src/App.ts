@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import express, { type Express, type NextFunction, type Request, type Response } from "express"
+import { randomUUID } from "node:crypto"
 import * as Path from "node:path"
 import { type ApiOptions, makeApiRouter } from "./Api.ts"
 import { makeCheckInRouter } from "./CheckIn.ts"
@@ -23,8 +24,11 @@ export interface AppOptions extends ApiOptions {
   readonly trustedProxies: ReadonlyArray<string>
   /** Largest accepted JSON body (default 16 KiB). */
   readonly bodyLimit?: string
-  /** Called with unexpected (5xx) errors; never receives secrets from the API layer. */
-  readonly onInternalError?: (error: unknown) => void
+  /**
+   * Called with every 5xx error and the correlation id its answer carries; the client sees
+   * only a generic problem with that id. Never receives secrets from the API layer.
+   */
+  readonly onInternalError?: (error: unknown, correlationId: string) => void
 }
 
 const bodyParserProblems: Readonly<Record<string, HttpProblem>> = {
@@ -34,6 +38,23 @@ const bodyParserProblems: Readonly<Record<string, HttpProblem>> = {
   "charset.unsupported": new HttpProblem("UnsupportedMediaType", "unsupported charset"),
   "request.aborted": new HttpProblem("MalformedBody", "the request was aborted"),
   "request.size.invalid": new HttpProblem("MalformedBody", "the body is shorter or longer than its Content-Length")
+}
+
+/**
+ * The problem of a body the parser could not read: its known kinds, and any other 4xx it
+ * raises (a corrupt gzip or deflate stream, say) as `MalformedBody`, never a 500.
+ */
+const bodyProblem = (error: unknown): HttpProblem | undefined => {
+  const { type, status, code } = (error ?? {}) as { readonly type?: unknown; readonly status?: unknown; readonly code?: unknown }
+  // zlib's own errors for a corrupt gzip/deflate (Z_DATA_ERROR, …) or brotli (ERR__ERROR_…) stream
+  if (typeof code === "string" && /^(Z_|ERR__ERROR_)/.test(code))
+    return new HttpProblem("MalformedBody", "the body is not a valid compressed stream")
+  if (typeof type !== "string") return undefined
+  const known = bodyParserProblems[type]
+  if (known !== undefined) return known
+  return typeof status === "number" && status >= 400 && status < 500
+    ? new HttpProblem("MalformedBody", "the body could not be read")
+    : undefined
 }
 
 /**
@@ -67,11 +88,17 @@ export const makeApp = (options: AppOptions): Express => {
     next(new HttpProblem("NotFound", "no such resource"))
   })
   app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
-    const type = (error as { readonly type?: unknown } | null)?.type
-    const mapped = typeof type === "string" && type in bodyParserProblems ? bodyParserProblems[type] : error
-    const problem = toProblem(mapped)
-    if (problem.status >= 500 && problem._tag === "Internal") options.onInternalError?.(error)
-    sendProblem(response, problem)
+    const problem = toProblem(bodyProblem(error) ?? error)
+    if (problem.status < 500) return sendProblem(response, problem)
+    // 5xx: the client learns the tag and a correlation id, never the internals (a database
+    // message, a stack); the log gets the error under the same id.
+    const correlationId = randomUUID()
+    options.onInternalError?.(error, correlationId)
+    sendProblem(response, {
+      ...problem,
+      detail: `${problem.title}; the server's log has the details under correlation id ${correlationId}`,
+      correlationId
+    })
   })
   return app
 }

@@ -22,6 +22,8 @@ export interface Problem {
   readonly field?: string
   /** For `ForwardTargetRefused`: the rule the target broke (`NotInLan`, `Loopback`, …). */
   readonly rule?: string
+  /** For 5xx answers: the id under which the server logged the error. */
+  readonly correlationId?: string
 }
 
 const statusByTag: Readonly<Record<string, number>> = {

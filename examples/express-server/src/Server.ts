@@ -69,7 +69,8 @@ export const startServer = async (settings: Settings): Promise<RunningServer> =>
     inventory: wiring.inventory,
     trustedProxies: settings.trustedProxies,
     pull: await wiring.onListening(url),
-    onInternalError: (error) => console.error("internal error:", error instanceof Error ? error.stack : error)
+    onInternalError: (error, correlationId) =>
+      console.error(`internal error (correlation id ${correlationId}):`, error instanceof Error ? error.stack : error)
   })
   server.on("request", app)
   return {

@@ -80,6 +80,14 @@ const hostileBody = fc.oneof(
   hostileString.filter((text) => text !== "ssh" && text !== "winbox").map((accessType) => ({ ...validBase, accessType })),
   hostileString.filter((text) => text !== "full" && text !== "read-only").map((permission) => ({ ...validBase, permission })),
   fc.string({ minLength: 201, maxLength: 400 }).map((label) => ({ ...validBase, label })),
+  // a control character anywhere in free text (NUL would be a 503 on PostgreSQL otherwise)
+  fc
+    .tuple(
+      fc.string({ maxLength: 20 }),
+      fc.integer({ min: 0, max: 0x9f }).filter((code) => code < 0x20 || code >= 0x7f),
+      fc.string({ maxLength: 20 })
+    )
+    .map(([before, code, after]) => ({ ...validBase, label: `${before}${String.fromCharCode(code)}${after}` })),
   fc
     .dictionary(
       fc
@@ -162,5 +170,22 @@ describe("HTTP fuzzing", () => {
       { numRuns: 100 }
     )
     assert.deepStrictEqual(await snapshot(), before)
+  })
+
+  it("a corrupt compressed body is a 400, and the Bearer scheme is matched case-insensitively", async () => {
+    for (const encoding of ["gzip", "deflate", "br"]) {
+      const response = await fetch(`${server.url}/api/devices/rtr-1/grants`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.admin}`, "content-type": "application/json", "content-encoding": encoding },
+        body: "this is not a compressed stream"
+      })
+      const text = await response.text()
+      assert.strictEqual(response.status, 400, `${encoding}: ${text}`)
+      assert.match(response.headers.get("content-type") ?? "", /^application\/problem\+json/)
+    }
+    for (const scheme of ["bearer", "BEARER", "Bearer"]) {
+      const response = await fetch(`${server.url}/api/me`, { headers: { authorization: `${scheme} ${keys.admin}` } })
+      assert.strictEqual(response.status, 200, scheme)
+    }
   })
 })

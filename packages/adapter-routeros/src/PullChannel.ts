@@ -206,7 +206,8 @@ export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullSt
     checkIn: (deviceId, request) =>
       Effect.gen(function* () {
         const stored = yield* pullStore.tokenHash(deviceId).pipe(Effect.mapError(unavailable))
-        const presented = /^Bearer (\S+)$/.exec(request.authorization ?? "")?.[1]
+        // the auth scheme is case-insensitive (RFC 9110 §11.1)
+        const presented = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.authorization ?? "")?.[1]
         if (
           Option.isNone(stored) ||
           presented === undefined ||

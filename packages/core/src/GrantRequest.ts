@@ -9,6 +9,20 @@ import { AccessType, GrantKind, Permission, PortNumber } from "./Grant.ts"
 import { DeviceId } from "./Ids.ts"
 
 /**
+ * Free text a person typed (a label, a note): at most `maxLength` characters and no control
+ * characters (C0, DEL, C1 — a NUL byte among them, which PostgreSQL cannot store in text):
+ * refused at the schema, so no store ever sees one.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const FreeText = (maxLength: number) =>
+  Schema.String.check(
+    Schema.isMaxLength(maxLength),
+    Schema.makeFilter((value: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(value) || "control characters are not allowed")
+  )
+
+/**
  * A request for transient access to a device (or a port forward through it).
  *
  * - `source`: the CIDR allowed to connect; defaults to the caller's own address.
@@ -27,7 +41,7 @@ export const GrantRequest = Schema.Struct({
   source: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(64))),
   ttlSeconds: Schema.Int.check(Schema.isGreaterThan(0)),
   forward: Schema.optionalKey(Schema.Struct({ address: Schema.String.check(Schema.isMaxLength(64)), port: PortNumber })),
-  label: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200)))
+  label: Schema.optionalKey(FreeText(200))
 })
 /** @category models @since 0.1.0 */
 export type GrantRequest = typeof GrantRequest.Type

@@ -16,7 +16,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Schema from "effect/Schema"
+import * as Schema from "effect/Schema"
 import { AuditLog } from "./AuditLog.ts"
 import * as Cidr from "./Cidr.ts"
 import * as Credentials from "./Credentials.ts"
@@ -111,7 +111,7 @@ export class Grants extends Context.Service<
       actor: Actor,
       grantId: GrantId,
       note: string
-    ) => Effect.Effect<Grant, GrantNotFound | PolicyDenied | GrantStateConflict | StoreError>
+    ) => Effect.Effect<Grant, InvalidRequest | GrantNotFound | PolicyDenied | GrantStateConflict | StoreError>
     readonly get: (actor: Actor, grantId: GrantId) => Effect.Effect<Grant, GrantNotFound | PolicyDenied | StoreError>
     readonly list: (
       actor: Actor,
@@ -149,6 +149,9 @@ export const make = Effect.gen(function* () {
   const audit = yield* AuditLog
   const provide = <A, E>(effect: Effect.Effect<A, E, GrantStore | AuditLog>) =>
     effect.pipe(Effect.provideService(GrantStore, store), Effect.provideService(AuditLog, audit))
+
+  const decodeNote = Schema.decodeUnknownEffect(GrantRequest.FreeText(500))
+  const invalidNote = (error: Schema.SchemaError) => new InvalidRequest({ field: "note", message: `note: ${error.message}` })
 
   const grant = Effect.fn("Grants.grant")(function* (actor: Actor, input: unknown, options: GrantOptions = {}) {
     const settings = yield* EngineConfig
@@ -278,6 +281,7 @@ export const make = Effect.gen(function* () {
   })
 
   const forceRevoke = Effect.fn("Grants.forceRevoke")(function* (actor: Actor, grantId: GrantId, note: string) {
+    yield* decodeNote(note).pipe(Effect.mapError(invalidNote))
     const grant = yield* load(grantId)
     yield* policy.authorize({ _tag: "ForceRevoke", actor, grant })
     return yield* provide(Lifecycle.forceRevoke(grantId, actor.id, note))

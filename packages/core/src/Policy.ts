@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AccessType, Grant, GrantKind, Permission } from "./Grant.ts"
+import { FreeText } from "./GrantRequest.ts"
 import { ActorId } from "./Ids.ts"
 import type { Allowance } from "./ForwardTarget.ts"
 import type { Device } from "./Topology.ts"
@@ -33,7 +34,7 @@ export interface Actor {
  */
 export const ActorInput = Schema.Struct({
   id: ActorId,
-  roles: Schema.Array(Schema.String)
+  roles: Schema.Array(FreeText(64))
 })
 
 /**

@@ -115,6 +115,23 @@ describe("Grants", () => {
     }).pipe(Effect.provide(TestLayer))
   )
 
+  it.effect("control characters in free text are refused at the schema, and nothing is written", () =>
+    Effect.gen(function* () {
+      const grants = yield* Grants
+      const store = yield* GrantStore
+      for (const label of ["a\u0000b", "tab\there", "line\nbreak", "del\u007f", "c1\u0085"]) {
+        const error = yield* Effect.flip(grants.grant(admin, { ...request, label }))
+        assert.instanceOf(error, InvalidRequest, JSON.stringify(label))
+        assert.strictEqual((error as InvalidRequest).field, "label", JSON.stringify(label))
+      }
+      assert.strictEqual((yield* store.stats).outboxPending, 0)
+      const { grant } = yield* grants.grant(admin, { ...request, label: "a label with ünïcode, spaces and emoji 🚀" })
+      const note = yield* Effect.flip(grants.forceRevoke(admin, grant.id, "stuck\u0000"))
+      assert.instanceOf(note, InvalidRequest)
+      assert.strictEqual((note as InvalidRequest).field, "note")
+    }).pipe(Effect.provide(TestLayer))
+  )
+
   it.effect("the source defaults to the caller's address", () =>
     Effect.gen(function* () {
       const grants = yield* Grants
