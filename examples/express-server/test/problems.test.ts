@@ -40,7 +40,7 @@ describe("5xx problems", () => {
       assert.include(body.detail, body.correlationId)
       assert.strictEqual(logged.length, 1)
       assert.strictEqual(logged[0]?.correlationId, body.correlationId)
-      assert.include(String((logged[0]?.error as Error).message), "pg internal")
+      assert.include(String((logged[0]?.error as Error | undefined)?.message), "pg internal")
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }

@@ -19,6 +19,7 @@ import { DeviceId } from "./Ids.ts"
 export const FreeText = (maxLength: number) =>
   Schema.String.check(
     Schema.isMaxLength(maxLength),
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     Schema.makeFilter((value: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(value) || "control characters are not allowed")
   )
 
