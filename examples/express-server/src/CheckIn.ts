@@ -69,6 +69,9 @@ export const makePullDevices = (options: {
       if (Exit.isSuccess(exit)) return exit.value
       const error = Cause.findErrorOption(exit.cause)
       if (Option.isSome(error) && error.value.reason === "BadReport") throw new HttpProblem("InvalidRequest", "unreadable check-in report")
+      if (Option.isSome(error) && error.value.reason === "UnknownSequence") {
+        throw new HttpProblem("InvalidRequest", "the report claims a sequence that was never issued")
+      }
       if (Option.isSome(error) && error.value.reason === "Unavailable")
         throw new HttpProblem("StoreError", "the store is unavailable; check in again later")
       throw new HttpProblem("Unauthorized", "unknown device or bad token")

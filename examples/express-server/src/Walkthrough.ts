@@ -50,8 +50,9 @@ Walkthrough (copy-paste into another terminal):
   until curl -s "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY" | grep -q '"ready":true'; do sleep 0.2; done
   sshpass -p "$PASS" $CMD -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null /system identity print
 
-  # 3. revoke it
+  # 3. revoke it, and wait until both targets list it as gone
   curl -s -X DELETE "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY"
+  until curl -s "$TA_URL/api/grants/$GRANT" -H "Authorization: Bearer $TA_KEY" | grep -q '"state":"revoked"'; do sleep 0.2; done
 
   # 4. the same login is now refused
   sshpass -p "$PASS" $CMD -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null /system identity print

@@ -145,7 +145,7 @@ export const makeWiring = async (settings: Settings): Promise<Wiring> => {
     const sdkOptions: Facade.TransientAccessOptions = {
       regional: regionalLayer(settings),
       // the same `store` value everywhere: the layers are built once and share one database
-      device: deviceLayers.layer.pipe(Layer.provide(Layer.merge(store, pullStore))),
+      device: deviceLayers.layer.pipe(Layer.provide(Layer.mergeAll(store, pullStore, audit))),
       devices,
       regions: inventory.regions,
       store,

@@ -38,20 +38,22 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { type DeviceGateway, GrantStore, type Ids, PullStore, type TargetError } from "@transient-access/core"
+import { AuditLog, type DeviceGateway, GrantStore, type Ids, PullStore, type TargetError } from "@transient-access/core"
 import { type PullCommand, renderJobScript } from "./internal/jobScript.ts"
 import { deviceError } from "./internal/menuClient.ts"
 import { type CheckInReport, parseReport, renderBootstrap } from "./PullScript.ts"
 
 /**
- * A refused check-in: `Unauthorized` (bad or missing token), `BadReport` (unparseable body)
- * or `Unavailable` (the store could not be reached; the device retries at its next check-in).
+ * A refused check-in: `Unauthorized` (bad or missing token), `BadReport` (unparseable body),
+ * `UnknownSequence` (the report claims a sequence the SDK never issued: forged; refused,
+ * audited, nothing changes) or `Unavailable` (the store could not be reached; the device
+ * retries at its next check-in).
  *
  * @category errors
  * @since 0.1.0
  */
 export class PullCheckInError extends Schema.TaggedError<PullCheckInError>()("PullCheckInError", {
-  reason: Schema.Literals(["Unauthorized", "BadReport", "Unavailable"]),
+  reason: Schema.Literals(["Unauthorized", "BadReport", "UnknownSequence", "Unavailable"]),
   message: Schema.String
 }) {}
 
@@ -158,14 +160,31 @@ const storeFailure = (target: string) => (error: GrantStore.StoreError) =>
 export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullStore | GrantStore.GrantStore> = Effect.gen(function* () {
   const pullStore = yield* PullStore.PullStore
   const grantStore = yield* GrantStore.GrantStore
+  // the audit log when the application provides one (refused and stale check-ins)
+  const auditLog = yield* Effect.serviceOption(AuditLog.AuditLog)
+  const audit = (event: AuditLog.AuditEvent) =>
+    Option.isSome(auditLog) ? auditLog.value.record(event) : Effect.logWarning(`pull check-in: ${event.action}`, event.details)
   const unavailable = (error: GrantStore.StoreError) =>
     new PullCheckInError({ reason: "Unavailable", message: `store unavailable (${error.reason})` })
 
-  /** A stored command with its password (read now), or a `Skip` when the password is gone. */
-  const render = (entry: PullStore.PendingCommand) =>
+  /**
+   * A stored command with its password (read now), or a `Skip` when the password is gone —
+   * or when the check-in is stale (a replay must never hand a password out again).
+   */
+  const render = (deviceId: Ids.DeviceId, entry: PullStore.PendingCommand, fresh: boolean) =>
     Effect.gen(function* () {
       const command = entry.command
+      if (command._tag === "Probe") {
+        return { sequence: entry.sequence, command: { _tag: "Skip", note: "ta: report requested" } as PullCommand }
+      }
       if (command._tag !== "CreateUser") return { sequence: entry.sequence, command: command as PullCommand }
+      // A password leaves once per issued sequence, and never to a stale check-in: a replay
+      // (or a second fetch) gets a note instead; the gateway's retry issues a new sequence.
+      const claimed = fresh && (yield* pullStore.claimDelivery(deviceId, entry.sequence))
+      if (!claimed) {
+        const note = `ta: create of ${command.username} not delivered again`
+        return { sequence: entry.sequence, command: { _tag: "Skip", note } as PullCommand }
+      }
       const secret = yield* grantStore.readDeviceSecret(command.grantId)
       if (Option.isNone(secret)) {
         yield* Effect.logWarning("pull create not delivered: the device copy of the password is gone", {
@@ -221,7 +240,25 @@ export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullSt
         const recorded = yield* pullStore
           .recordCheckIn(deviceId, { sequence: report.sequence, receivedAt: now, report: toStored(report) })
           .pipe(Effect.mapError(unavailable))
-        const commands = yield* Effect.forEach(recorded.pending, render).pipe(Effect.mapError(unavailable))
+        if (recorded.outcome !== "Recorded") {
+          yield* audit({
+            at: now,
+            actor: "system",
+            action: recorded.outcome === "Unissued" ? "device.checkin-refused" : "device.checkin-stale",
+            grantId: null,
+            details: { deviceId, reportedSequence: report.sequence }
+          })
+        }
+        if (recorded.outcome === "Unissued") {
+          return yield* new PullCheckInError({
+            reason: "UnknownSequence",
+            message: `the report claims sequence ${report.sequence}, which was never issued to this device`
+          })
+        }
+        const fresh = recorded.outcome === "Recorded"
+        const commands = yield* Effect.forEach(recorded.pending, (entry) => render(deviceId, entry, fresh)).pipe(
+          Effect.mapError(unavailable)
+        )
         const offset = report.clock === undefined ? 0 : report.clock.now - now
         return renderJobScript(commands, offset, report.clock?.iso ?? true)
       }),

@@ -7,7 +7,11 @@
  * polls the store (Effect `Clock` sleeps, every `pollIntervalMs`) for a check-in whose report
  * shows the sequence applied, and confirms the effect from the reported state (present,
  * absent, enabled). No check-in in time → `Timeout` (retryable; the command stays queued and
- * is delivered at the next check-in).
+ * is delivered at the next check-in). `inventory` queues a `Probe` the same way, so every
+ * confirmation — a removal's, the reconciler's — rests on a report that answers a sequence
+ * issued after it was asked for: a replayed or delayed check-in proves nothing. (The pull
+ * store refuses reports of sequences never issued and never lets an older report replace a
+ * newer one.)
  *
  * Precondition (the executor's): `createUser` is called for a grant whose device secret is in
  * the `GrantStore`; the password is read from there when the command is rendered.
@@ -159,7 +163,9 @@ export const make = (
         }
       }),
       inventory: Effect.fn("PullGateway.inventory")(function* (device) {
-        const report = yield* channel.awaitReport(device.id, () => true, timeout, awaitOptions)
+        // Evidence must be fresh: only a report answering a sequence issued now counts (a
+        // replayed or delayed check-in, whatever it claims, never confirms a removal).
+        const report = yield* apply(device, { _tag: "Probe" })
         return {
           users: report.users
             .filter((user) => isOwnUser(user.name, user.comment))

@@ -75,6 +75,8 @@ export interface PullHarness {
   readonly stores: Context.Context<Stores>
   readonly url: string
   readonly checkIns: () => number
+  /** Every check-in request the device sent, oldest first (what an eavesdropper could replay). */
+  readonly requests: () => ReadonlyArray<PullChannel.CheckInRequest>
   /** A new channel over the same stores (another process, or this one restarted). */
   readonly newChannel: () => Promise<PullChannel.PullChannel["Service"]>
   /** A gateway over `channel` (with the harness' grant/secret seeding). */
@@ -132,6 +134,7 @@ export const startPullHarness = async (options: SimulatorOptions = {}, intervalM
   const channel = await newChannel()
   let serving = channel
   let checkIns = 0
+  const requests: Array<PullChannel.CheckInRequest> = []
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     const deviceId = /^\/v1\/devices\/([^/]+)\/checkin$/.exec(req.url ?? "")?.[1]
     const chunks: Array<Buffer> = []
@@ -142,6 +145,7 @@ export const startPullHarness = async (options: SimulatorOptions = {}, intervalM
         return
       }
       const request = { authorization: req.headers.authorization, body: Buffer.concat(chunks).toString("latin1") }
+      requests.push(request)
       void Effect.runPromiseExit(serving.checkIn(deviceId as Ids.DeviceId, request)).then((exit) => {
         checkIns++
         if (Exit.isSuccess(exit)) res.writeHead(200, { "content-type": "text/plain" }).end(exit.value)
@@ -172,6 +176,7 @@ export const startPullHarness = async (options: SimulatorOptions = {}, intervalM
     url,
     layer: gatewayLayer(channel, stores),
     checkIns: () => checkIns,
+    requests: () => [...requests],
     newChannel,
     gatewayOver: (other) => gatewayLayer(other, stores),
     serveWith: (other) => {

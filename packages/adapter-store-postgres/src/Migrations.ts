@@ -186,6 +186,27 @@ const pullStore = (schema: string): Migration => {
 }
 
 /**
+ * The highest sequence issued per device, so a check-in reporting a sequence never issued
+ * (forged) is refused (existing devices start at the highest sequence they have seen); and
+ * whether a command's secret was delivered, so a replayed check-in never gets it again.
+ */
+const pullIssued = (schema: string): Migration => {
+  const table = (name: string) => sql.table(`${schema}.${name}`)
+  return {
+    up: async (db: Kysely<unknown>) => {
+      await sql`alter table ${table("pull_devices")}
+        add column issued_sequence bigint not null default 0 check (issued_sequence >= 0)`.execute(db)
+      await sql`alter table ${table("pull_commands")} add column delivered boolean not null default false`.execute(db)
+      await sql`update ${table("pull_devices")} d set issued_sequence = greatest(
+        d.applied_sequence,
+        coalesce(d.last_sequence, 0),
+        coalesce((select max(c.sequence) from ${table("pull_commands")} c where c.device_id = d.device_id), 0)
+      )`.execute(db)
+    }
+  }
+}
+
+/**
  * The migrations of a schema, by name (applied in name order).
  *
  * @category constructors
@@ -193,7 +214,8 @@ const pullStore = (schema: string): Migration => {
  */
 export const migrations = (schema: string): Record<string, Migration> => ({
   "0001_initial": initial(schema),
-  "0002_pull_store": pullStore(schema)
+  "0002_pull_store": pullStore(schema),
+  "0003_pull_issued": pullIssued(schema)
 })
 
 /**

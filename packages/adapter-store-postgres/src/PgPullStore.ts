@@ -30,6 +30,7 @@ import { PgClient } from "./PgClient.ts"
 
 const CommandRow = Schema.Struct({ sequence: DbInt, command: Schema.Unknown })
 const CheckInRow = Schema.Struct({
+  outcome: Schema.Literals(["Recorded", "Stale", "Unissued"]),
   count: DbInt,
   pending: Schema.Union([Schema.Array(CommandRow), Schema.String])
 })
@@ -91,8 +92,8 @@ export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient
           "enqueue pull command",
           () =>
             sql`with device as (
-              insert into ${devices} as d (device_id) values (${deviceId})
-              on conflict (device_id) do update set device_id = d.device_id
+              insert into ${devices} as d (device_id, issued_sequence) values (${deviceId}, ${valid.sequence}::bigint)
+              on conflict (device_id) do update set issued_sequence = greatest(d.issued_sequence, excluded.issued_sequence)
               returning applied_sequence
             )
             insert into ${commands} (device_id, sequence, command)
@@ -127,34 +128,59 @@ export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient
     recordCheckIn: (deviceId, checkIn) =>
       Effect.gen(function* () {
         const valid = yield* PullStore.validateCheckIn(checkIn)
+        yield* rows(
+          "ensure pull device",
+          () => sql`insert into ${devices} (device_id) values (${deviceId}) on conflict (device_id) do nothing`
+        )
+        // One statement under the device row's lock: judge the report against the issued and
+        // applied sequences, and record it only when it is fresh evidence.
         const found = yield* rows(
           "record check-in",
           () =>
-            sql`with device as (
-              insert into ${devices} as d
-                (device_id, applied_sequence, check_ins, last_sequence, last_received_at_ms, last_report)
-              values (${deviceId}, ${valid.sequence}::bigint, 1, ${valid.sequence}::bigint, ${valid.receivedAt}::bigint,
-                ${JSON.stringify(valid.report)}::jsonb)
-              on conflict (device_id) do update set
-                applied_sequence = greatest(d.applied_sequence, excluded.applied_sequence),
+            sql`with current as (
+              select applied_sequence, issued_sequence, check_ins from ${devices} where device_id = ${deviceId} for update
+            ), verdict as (
+              select case when ${valid.sequence}::bigint > current.issued_sequence then 'Unissued'
+                          when ${valid.sequence}::bigint < current.applied_sequence then 'Stale'
+                          else 'Recorded' end as outcome,
+                current.applied_sequence, current.check_ins
+              from current
+            ), updated as (
+              update ${devices} d set
+                applied_sequence = ${valid.sequence}::bigint,
                 check_ins = d.check_ins + 1,
-                last_sequence = excluded.last_sequence,
-                last_received_at_ms = excluded.last_received_at_ms,
-                last_report = excluded.last_report
-              returning applied_sequence, check_ins
+                last_sequence = ${valid.sequence}::bigint,
+                last_received_at_ms = ${valid.receivedAt}::bigint,
+                last_report = ${JSON.stringify(valid.report)}::jsonb
+              from verdict where d.device_id = ${deviceId} and verdict.outcome = 'Recorded'
+              returning d.applied_sequence, d.check_ins
             ), dropped as (
-              delete from ${commands} c using device where c.device_id = ${deviceId} and c.sequence <= device.applied_sequence
+              delete from ${commands} c using updated where c.device_id = ${deviceId} and c.sequence <= updated.applied_sequence
             )
-            select device.check_ins as count, coalesce((
-              select json_agg(json_build_object('sequence', c.sequence, 'command', c.command) order by c.sequence)
-              from ${commands} c where c.device_id = ${deviceId} and c.sequence > device.applied_sequence
-            ), '[]'::json) as pending
-            from device`
+            select verdict.outcome,
+              coalesce((select check_ins from updated), verdict.check_ins) as count,
+              coalesce((
+                select json_agg(json_build_object('sequence', c.sequence, 'command', c.command) order by c.sequence)
+                from ${commands} c
+                where c.device_id = ${deviceId}
+                  and c.sequence > coalesce((select applied_sequence from updated), verdict.applied_sequence)
+              ), '[]'::json) as pending
+            from verdict`
         )
         const row = yield* Schema.decodeUnknownEffect(CheckInRow)(found[0]).pipe(Effect.mapError(corrupt("check-in result")))
         const pending = typeof row.pending === "string" ? yield* parseJsonArray(row.pending) : row.pending
-        return { count: row.count, pending: yield* decodeCommands(pending) }
+        return { outcome: row.outcome, count: row.count, pending: yield* decodeCommands(pending) }
       }),
+
+    claimDelivery: (deviceId, sequence) =>
+      rows(
+        "claim pull delivery",
+        () =>
+          sql`update ${commands} c set delivered = true from ${devices} d
+          where c.device_id = ${deviceId} and c.sequence = ${sequence}::bigint and not c.delivered
+            and d.device_id = c.device_id and c.sequence > d.applied_sequence
+          returning c.sequence`
+      ).pipe(Effect.map((claimed) => claimed.length === 1)),
 
     lastCheckIn: (deviceId) =>
       rows(

@@ -32,6 +32,7 @@ if (url !== undefined && reachable) {
         yield* Effect.gen(function* () {
           const store = yield* PullStore.PullStore
           yield* store.setTokenHash(deviceId, hash)
+          yield* store.enqueue(deviceId, { sequence: 1, command: { _tag: "Probe" } })
           yield* store.recordCheckIn(deviceId, { sequence: 1, receivedAt: 1, report: { users: [] } })
           yield* store.enqueue(deviceId, command)
         }).pipe(Effect.provide(pullLayer()))

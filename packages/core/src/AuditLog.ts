@@ -25,6 +25,9 @@ import { Timestamp } from "./Grant.ts"
  * - `grant.revoke-stuck` — a removal kept failing; it is retried forever and flagged;
  * - `reconciler.*` — the reconciler corrected a target (an orphan closed, a lost path re-opened);
  * - `device.bootstrap` — a pull-mode device was (re-)bootstrapped and its token rotated;
+ * - `device.checkin-refused` — a check-in claimed a sequence never issued (forged): refused;
+ * - `device.checkin-stale` — a check-in older than the applied sequence (replayed or
+ *   delayed): not taken as evidence;
  * - `queue.config-warning` — a queue backend found a setting that can lose jobs (Redis eviction);
  * - `queue.dead-letter` — a queue backend gave up on a job and moved it aside.
  *
@@ -44,6 +47,8 @@ export const AuditAction = Schema.Literals([
   "reconciler.user-removed",
   "reconciler.forward-closed",
   "device.bootstrap",
+  "device.checkin-refused",
+  "device.checkin-stale",
   "queue.config-warning",
   "queue.dead-letter"
 ])

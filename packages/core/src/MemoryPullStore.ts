@@ -14,11 +14,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { DeviceId } from "./Ids.ts"
 import { PullStore, validateCheckIn, validateCommand, validateTokenHash } from "./PullStore.ts"
-import type { PendingCommand, RecordedCheckIn } from "./PullStore.ts"
+import type { CheckInResult, PendingCommand, RecordedCheckIn } from "./PullStore.ts"
 
 interface DeviceState {
   tokenHash: string | undefined
   applied: number
+  issued: number
+  readonly delivered: Set<number>
   readonly commands: Map<number, PendingCommand>
   last: RecordedCheckIn | undefined
 }
@@ -36,7 +38,7 @@ export const make: Effect.Effect<PullStore["Service"]> = Effect.sync(() => {
   const device = (deviceId: DeviceId): DeviceState => {
     let state = devices.get(deviceId)
     if (state === undefined) {
-      state = { tokenHash: undefined, applied: 0, commands: new Map(), last: undefined }
+      state = { tokenHash: undefined, applied: 0, issued: 0, delivered: new Set(), commands: new Map(), last: undefined }
       devices.set(deviceId, state)
     }
     return state
@@ -61,6 +63,7 @@ export const make: Effect.Effect<PullStore["Service"]> = Effect.sync(() => {
         Effect.map((valid) => {
           const state = device(deviceId)
           if (valid.sequence <= state.applied || state.commands.has(valid.sequence)) return false
+          state.issued = Math.max(state.issued, valid.sequence)
           state.commands.set(valid.sequence, frozenCopy(valid))
           return true
         })
@@ -69,17 +72,27 @@ export const make: Effect.Effect<PullStore["Service"]> = Effect.sync(() => {
     appliedSequence: (deviceId) => Effect.sync(() => devices.get(deviceId)?.applied ?? 0),
     recordCheckIn: (deviceId, checkIn) =>
       validateCheckIn(checkIn).pipe(
-        Effect.map((valid) => {
+        Effect.map((valid): CheckInResult => {
           const state = device(deviceId)
-          state.applied = Math.max(state.applied, valid.sequence)
+          const count = state.last?.count ?? 0
+          if (valid.sequence > state.issued) return { outcome: "Unissued", count, pending: pendingOf(state) }
+          if (valid.sequence < state.applied) return { outcome: "Stale", count, pending: pendingOf(state) }
+          state.applied = valid.sequence
           for (const sequence of [...state.commands.keys()]) {
             if (sequence <= state.applied) state.commands.delete(sequence)
           }
-          const count = (state.last?.count ?? 0) + 1
-          state.last = frozenCopy({ ...valid, count })
-          return { count, pending: pendingOf(state) }
+          for (const sequence of [...state.delivered]) if (sequence <= state.applied) state.delivered.delete(sequence)
+          state.last = frozenCopy({ ...valid, count: count + 1 })
+          return { outcome: "Recorded", count: count + 1, pending: pendingOf(state) }
         })
       ),
+    claimDelivery: (deviceId, sequence) =>
+      Effect.sync(() => {
+        const state = devices.get(deviceId)
+        if (state === undefined || sequence <= state.applied || !state.commands.has(sequence) || state.delivered.has(sequence)) return false
+        state.delivered.add(sequence)
+        return true
+      }),
     lastCheckIn: (deviceId) => Effect.sync(() => Option.fromUndefinedOr(devices.get(deviceId)?.last))
   })
 })

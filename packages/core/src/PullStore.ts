@@ -13,6 +13,8 @@
  *   rendered);
  * - **applied up to N**: the highest sequence a device reported applied; commands at or below
  *   it are dropped and never stored again (the device would ignore them anyway);
+ * - **issued up to M**: the highest sequence ever queued for the device — a device can only
+ *   have applied what was issued, so a report above it is forged and refused;
  * - the **last check-in** (its sequence, receive time and the report as JSON) and a counter
  *   of check-ins, so a waiting operation recognises a check-in newer than the one it saw.
  *
@@ -23,9 +25,15 @@
  * - `enqueue` is idempotent per (device, sequence): the first command with a sequence wins,
  *   and a command at or below the applied sequence is dropped (both return `false`);
  * - `pending` is ascending by sequence and holds only commands above the applied sequence;
- * - `recordCheckIn` atomically raises the applied sequence (never lowers it), drops the
- *   commands at or below it, stores the check-in as the last one, bumps the counter (1, 2, …,
- *   one per call even under concurrency) and returns the counter and the pending commands;
+ * - `claimDelivery` succeeds once per pending (device, sequence), under concurrency too;
+ * - `recordCheckIn` is atomic and has three outcomes. `Unissued`: the reported sequence is
+ *   above every sequence issued — nothing changes. `Stale`: it is below the applied
+ *   sequence (a replayed or delayed check-in) — nothing changes, and the pending commands
+ *   are returned so a device that lost its state catches up. `Recorded`: the applied
+ *   sequence is raised (never lowered), the commands at or below it are dropped, the
+ *   check-in becomes the last one and the counter is bumped (1, 2, …, one per recorded
+ *   check-in even under concurrency). So the last check-in is always the freshest evidence:
+ *   its sequence never goes down;
  * - devices are independent.
  *
  * @since 0.1.0
@@ -116,12 +124,21 @@ export const EnableForward = Schema.TaggedStruct("EnableForward", { grantId: Gra
 export const CloseForward = Schema.TaggedStruct("CloseForward", { grantId: GrantId })
 
 /**
+ * Ask the device for a fresh report; changes nothing on it. Queued under a new sequence
+ * when an operation needs evidence newer than anything already reported (an inventory).
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const Probe = Schema.TaggedStruct("Probe", {})
+
+/**
  * A queued device command (no secret in it).
  *
  * @category schemas
  * @since 0.1.0
  */
-export const PullCommand = Schema.Union([CreateUser, EnableUser, RemoveUser, OpenForward, EnableForward, CloseForward])
+export const PullCommand = Schema.Union([CreateUser, EnableUser, RemoveUser, OpenForward, EnableForward, CloseForward, Probe])
 /** @category models @since 0.1.0 */
 export type PullCommand = typeof PullCommand.Type
 
@@ -161,12 +178,24 @@ export const RecordedCheckIn = Schema.Struct({ ...CheckIn.fields, count: Sequenc
 export type RecordedCheckIn = typeof RecordedCheckIn.Type
 
 /**
- * What `recordCheckIn` returns: the check-in's number and the commands still pending.
+ * What `recordCheckIn` did with a check-in: `Recorded` (fresh evidence), `Stale` (below the
+ * applied sequence: replayed or delayed, not recorded) or `Unissued` (above every issued
+ * sequence: forged, not recorded).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type CheckInOutcome = "Recorded" | "Stale" | "Unissued"
+
+/**
+ * What `recordCheckIn` returns: what it did, the number of the last recorded check-in and
+ * the commands still pending.
  *
  * @category models
  * @since 0.1.0
  */
 export interface CheckInResult {
+  readonly outcome: CheckInOutcome
   readonly count: number
   readonly pending: ReadonlyArray<PendingCommand>
 }
@@ -194,8 +223,15 @@ export class PullStore extends Context.Service<
     /** The highest sequence the device reported applied (0 before any). */
     readonly appliedSequence: (deviceId: DeviceId) => Effect.Effect<number, StoreError>
     /**
-     * Records a check-in atomically: raises the applied sequence, drops the commands at or
-     * below it, keeps the check-in as the last one and bumps the counter.
+     * Claims the one delivery of a queued command's secret (a create's password): `true` the
+     * first time for a pending (device, sequence), `false` afterwards or when it is not
+     * pending — so a replayed check-in never hands the password out again.
+     */
+    readonly claimDelivery: (deviceId: DeviceId, sequence: number) => Effect.Effect<boolean, StoreError>
+    /**
+     * Records a check-in atomically: judges it (`Unissued`, `Stale`, `Recorded`) and, when
+     * it is fresh, raises the applied sequence, drops the commands at or below it, keeps it
+     * as the last check-in and bumps the counter.
      */
     readonly recordCheckIn: (deviceId: DeviceId, checkIn: CheckIn) => Effect.Effect<CheckInResult, StoreError>
     /** The last check-in and its number, if the device ever checked in. */

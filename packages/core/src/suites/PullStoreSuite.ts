@@ -105,6 +105,7 @@ const runModel = (store: Store, operations: ReadonlyArray<Operation>) =>
   Effect.gen(function* () {
     const deviceId = newDevice()
     let applied = 0
+    let issued = 0
     let count = 0
     const queued = new Set<number>()
     for (const operation of operations) {
@@ -113,11 +114,16 @@ const runModel = (store: Store, operations: ReadonlyArray<Operation>) =>
         const expected = operation.sequence > applied && !queued.has(operation.sequence)
         if (accepted !== expected) throw new Error(`enqueue ${operation.sequence}: store said ${accepted}, model ${expected}`)
         if (expected) queued.add(operation.sequence)
+        issued = Math.max(issued, operation.sequence)
       } else {
         const result = yield* store.recordCheckIn(deviceId, checkIn(operation.sequence))
-        applied = Math.max(applied, operation.sequence)
-        for (const sequence of [...queued]) if (sequence <= applied) queued.delete(sequence)
-        count++
+        const outcome = operation.sequence > issued ? "Unissued" : operation.sequence < applied ? "Stale" : "Recorded"
+        if (result.outcome !== outcome) throw new Error(`check-in ${operation.sequence}: store said ${result.outcome}, model ${outcome}`)
+        if (outcome === "Recorded") {
+          applied = operation.sequence
+          for (const sequence of [...queued]) if (sequence <= applied) queued.delete(sequence)
+          count++
+        }
         if (result.count !== count) throw new Error(`check-in count ${result.count}, model ${count}`)
       }
       const expected = [...queued].sort((a, b) => a - b)
@@ -247,17 +253,56 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
         Effect.gen(function* () {
           const store = yield* PullStore
           const device = newDevice()
-          yield* store.recordCheckIn(device, checkIn(5))
+          for (const sequence of [1, 2, 3, 4, 5]) yield* store.enqueue(device, entry(sequence))
+          assert.strictEqual((yield* store.recordCheckIn(device, checkIn(5))).outcome, "Recorded")
           assert.isFalse(yield* store.enqueue(device, entry(5)))
           assert.isFalse(yield* store.enqueue(device, entry(3)))
           assert.isTrue(yield* store.enqueue(device, entry(6)))
-          // a late (older) check-in is the last one seen, but applied stays at 5
+          // a late (older) check-in is stale: not recorded, so the last check-in stays the freshest
           const late = yield* store.recordCheckIn(device, checkIn(2))
-          assert.strictEqual(late.count, 2)
-          assert.deepStrictEqual(sequences(late.pending), [6])
+          assert.strictEqual(late.outcome, "Stale")
+          assert.strictEqual(late.count, 1)
+          assert.deepStrictEqual(sequences(late.pending), [6], "a device that lost its state still gets what is pending")
           assert.strictEqual(yield* store.appliedSequence(device), 5)
           const last = yield* store.lastCheckIn(device)
-          assert.strictEqual(Option.getOrThrow(last).sequence, 2)
+          assert.strictEqual(Option.getOrThrow(last).sequence, 5)
+        })
+      )
+
+      it.effect("a check-in above every issued sequence (forged) is Unissued and changes nothing", () =>
+        Effect.gen(function* () {
+          const store = yield* PullStore
+          const device = newDevice()
+          const fresh = yield* store.recordCheckIn(device, checkIn(1))
+          assert.strictEqual(fresh.outcome, "Unissued", "nothing was ever issued to a new device")
+          assert.isTrue(Option.isNone(yield* store.lastCheckIn(device)))
+          for (const sequence of [1, 2, 3]) yield* store.enqueue(device, entry(sequence))
+          assert.strictEqual((yield* store.recordCheckIn(device, checkIn(1))).outcome, "Recorded")
+          const forged = yield* store.recordCheckIn(device, checkIn(1_000_000))
+          assert.strictEqual(forged.outcome, "Unissued")
+          assert.strictEqual(forged.count, 1)
+          assert.strictEqual(yield* store.appliedSequence(device), 1, "a forged sequence never raises applied")
+          assert.deepStrictEqual(sequences(yield* store.pending(device)), [2, 3], "nor drops what is pending")
+          assert.strictEqual(Option.getOrThrow(yield* store.lastCheckIn(device)).sequence, 1)
+          assert.strictEqual((yield* store.recordCheckIn(device, checkIn(0))).outcome, "Stale")
+          assert.strictEqual((yield* store.recordCheckIn(device, checkIn(3))).outcome, "Recorded")
+        })
+      )
+
+      it.effect("a pending command's secret is delivered once: claimDelivery is true once, under concurrency too", () =>
+        Effect.gen(function* () {
+          const store = yield* PullStore
+          const device = newDevice()
+          assert.isFalse(yield* store.claimDelivery(device, 1), "nothing queued")
+          for (const sequence of [1, 2]) yield* store.enqueue(device, entry(sequence))
+          const claims = yield* Effect.all(
+            Array.from({ length: 10 }, () => store.claimDelivery(device, 1)),
+            { concurrency: "unbounded" }
+          )
+          assert.strictEqual(claims.filter((claimed) => claimed).length, 1)
+          assert.isFalse(yield* store.claimDelivery(device, 1))
+          yield* store.recordCheckIn(device, checkIn(2))
+          assert.isFalse(yield* store.claimDelivery(device, 2), "applied: no longer pending")
         })
       )
 
@@ -274,24 +319,31 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
         })
       )
 
-      it.effect("concurrent check-ins are counted once each; concurrent enqueues never outlive the applied sequence", () =>
-        Effect.gen(function* () {
-          const store = yield* PullStore
-          const device = newDevice()
-          const results = yield* Effect.forEach(
-            Array.from({ length: 20 }, (_, index) => index),
-            (index) => Effect.all([store.recordCheckIn(device, checkIn(index * 2)), store.enqueue(device, entry(index * 2 + 1))]),
-            { concurrency: "unbounded" }
-          )
-          assert.deepStrictEqual(
-            results.map(([result]) => result.count).sort((a, b) => a - b),
-            Array.from({ length: 20 }, (_, index) => index + 1)
-          )
-          const applied = yield* store.appliedSequence(device)
-          assert.strictEqual(applied, 38)
-          assert.isTrue((yield* store.pending(device)).every((item) => item.sequence > applied))
-          assert.strictEqual(Option.getOrThrow(yield* store.lastCheckIn(device)).count, 20)
-        })
+      it.effect(
+        "concurrent check-ins: each recorded one gets its own count, stale ones none; enqueues never outlive the applied sequence",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* PullStore
+            const device = newDevice()
+            for (let sequence = 2; sequence <= 38; sequence += 2) yield* store.enqueue(device, entry(sequence))
+            const results = yield* Effect.forEach(
+              Array.from({ length: 20 }, (_, index) => index),
+              (index) => Effect.all([store.recordCheckIn(device, checkIn(index * 2)), store.enqueue(device, entry(index * 2 + 1))]),
+              { concurrency: "unbounded" }
+            )
+            const recorded = results.map(([result]) => result).filter((result) => result.outcome === "Recorded")
+            assert.isAtLeast(recorded.length, 1)
+            assert.deepStrictEqual(
+              recorded.map((result) => result.count).sort((a, b) => a - b),
+              Array.from({ length: recorded.length }, (_, index) => index + 1)
+            )
+            assert.isTrue(results.every(([result]) => result.outcome !== "Unissued"))
+            const applied = yield* store.appliedSequence(device)
+            assert.strictEqual(applied, 38)
+            assert.isTrue((yield* store.pending(device)).every((item) => item.sequence > applied))
+            assert.strictEqual(Option.getOrThrow(yield* store.lastCheckIn(device)).count, recorded.length)
+            assert.strictEqual(Option.getOrThrow(yield* store.lastCheckIn(device)).sequence, 38)
+          })
       )
     })
 
