@@ -14,9 +14,10 @@ import * as Schema from "effect/Schema"
 import express, { type NextFunction, type Request, type Response, type Router } from "express"
 import type { ApiKeys } from "./ApiKeys.ts"
 import type { PullDevices } from "./CheckIn.ts"
-import type { Inventory } from "./Inventory.ts"
+import { devicesOf, type Inventory } from "./Inventory.ts"
 import { HttpProblem } from "./Problem.ts"
 import { presentGrant, presentGrantResult } from "./Present.ts"
+import * as RateLimit from "./RateLimit.ts"
 
 /**
  * What the API needs.
@@ -30,7 +31,39 @@ export interface ApiOptions {
   readonly inventory: Inventory
   /** Pull-mode devices (check-ins and bootstrap scripts). */
   readonly pull?: PullDevices
+  /** Abuse limits (default: 30 failed authentications a minute per source, 60 grants a minute per key and per source). */
+  readonly limits?: ApiLimits
 }
+
+/**
+ * Abuse limits, each a token bucket: failed authentications per source address, grant
+ * creations per API key and per source address.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ApiLimits {
+  readonly authFailuresPerSource: RateLimit.Limiter
+  readonly grantsPerKey: RateLimit.Limiter
+  readonly grantsPerSource: RateLimit.Limiter
+}
+
+/**
+ * The limits from per-minute rates (burst = one minute's worth).
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const makeLimits = (rates: { readonly authFailuresPerMinute: number; readonly grantsPerMinute: number }): ApiLimits => ({
+  authFailuresPerSource: RateLimit.makeLimiter({ perMinute: rates.authFailuresPerMinute, burst: rates.authFailuresPerMinute }),
+  grantsPerKey: RateLimit.makeLimiter({ perMinute: rates.grantsPerMinute, burst: rates.grantsPerMinute }),
+  grantsPerSource: RateLimit.makeLimiter({ perMinute: rates.grantsPerMinute, burst: rates.grantsPerMinute })
+})
+
+const limited = (retryAfterSeconds: number, what: string) =>
+  new HttpProblem("RateLimited", `too many ${what}; retry in ${retryAfterSeconds} s`, undefined, {
+    "Retry-After": String(retryAfterSeconds)
+  })
 
 /**
  * The body of `POST /api/devices/{deviceId}/grants`: the core's `GrantRequest` without the
@@ -90,13 +123,22 @@ export const callerAddress = (request: Request): string | undefined => {
 }
 
 /** Reads the actor from `Authorization: Bearer <key>` (scheme case-insensitive, RFC 9110 §11.1) or `X-API-Key`. */
-const authenticate = (apiKeys: ApiKeys) => (request: Request, response: Response, next: NextFunction) => {
+const authenticate = (apiKeys: ApiKeys, limits: ApiLimits) => (request: Request, response: Response, next: NextFunction) => {
   const header = request.get("authorization")
   const bearer = header === undefined ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
   const presented = bearer !== null ? bearer[1] : request.get("x-api-key")
-  const actor = presented === undefined || presented === "" ? undefined : apiKeys.lookup(presented)
+  const missing = presented === undefined || presented === ""
+  const actor = missing ? undefined : apiKeys.lookup(presented)
   if (actor === undefined) {
-    next(new HttpProblem("Unauthorized", "send an API key as 'Authorization: Bearer <key>'"))
+    const wait = limits.authFailuresPerSource.take(`auth:${callerAddress(request) ?? "unknown"}`)
+    if (wait !== undefined) {
+      next(limited(wait, "failed authentications from this address"))
+      return
+    }
+    // RFC 6750 §3: the challenge, with error="invalid_token" when a key was sent but is unknown
+    const challenge = missing ? 'Bearer realm="transient-access"' : 'Bearer realm="transient-access", error="invalid_token"'
+    const message = missing ? "no API key: send 'Authorization: Bearer <key>'" : "unknown API key"
+    next(new HttpProblem("Unauthorized", message, undefined, { "WWW-Authenticate": challenge }))
     return
   }
   response.locals["actor"] = actor
@@ -140,7 +182,9 @@ const idempotencyKey = (request: Request): string | undefined => {
 export const makeApiRouter = (options: ApiOptions): Router => {
   const { inventory, sdk } = options
   const router = express.Router()
-  router.use(authenticate(options.apiKeys))
+  const limits = options.limits ?? makeLimits({ authFailuresPerMinute: 30, grantsPerMinute: 60 })
+  const knownDevices = new Set(devicesOf(inventory).map((device) => device.id as string))
+  router.use(authenticate(options.apiKeys, limits))
 
   router.get("/me", (request, response) => {
     const actor = actorOf(response)
@@ -153,6 +197,10 @@ export const makeApiRouter = (options: ApiOptions): Router => {
 
   router.post("/devices/:deviceId/grants", async (request, response) => {
     const deviceId = pathParameter(request, "deviceId")
+    const wait =
+      limits.grantsPerKey.take(`grants:${actorOf(response).id}`) ??
+      limits.grantsPerSource.take(`grants:${callerAddress(request) ?? "unknown"}`)
+    if (wait !== undefined) throw limited(wait, "grant requests")
     const body = decodeOrThrow(CreateGrantBody, requireJsonObject(request))
     const key = idempotencyKey(request)
     const address = callerAddress(request)
@@ -168,6 +216,7 @@ export const makeApiRouter = (options: ApiOptions): Router => {
 
   router.get("/devices/:deviceId/grants", async (request, response) => {
     const deviceId = pathParameter(request, "deviceId")
+    if (!knownDevices.has(deviceId)) throw new HttpProblem("DeviceNotFound", `no device ${deviceId}`)
     const query = decodeOrThrow(ListGrantsQuery, request.query)
     const states = query.states?.split(",") as ReadonlyArray<Grant.GrantState> | undefined
     const grants = await sdk.list(actorOf(response), {

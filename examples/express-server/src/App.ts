@@ -78,8 +78,9 @@ export const makeApp = (options: AppOptions): Express => {
     next()
   })
   app.use(express.json({ limit: options.bodyLimit ?? "16kb", strict: true }))
-  app.get("/openapi.json", (request, response) => {
-    response.json(openApiDocument(`${request.protocol}://${request.get("host") ?? "localhost"}`))
+  app.get("/openapi.json", (_request, response) => {
+    // a relative server URL: the document never repeats the request's Host header
+    response.json(openApiDocument("/"))
   })
   app.use("/api", makeApiRouter(options))
   if (options.pull !== undefined) app.use("/device", makeCheckInRouter(options.pull))
@@ -89,6 +90,7 @@ export const makeApp = (options: AppOptions): Express => {
   })
   app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
     const problem = toProblem(bodyProblem(error) ?? error)
+    if (error instanceof HttpProblem) response.set(error.headers)
     if (problem.status < 500) return sendProblem(response, problem)
     // 5xx: the client learns the tag and a correlation id, never the internals (a database
     // message, a stack); the log gets the error under the same id.

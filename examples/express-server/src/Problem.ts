@@ -42,6 +42,7 @@ const statusByTag: Readonly<Record<string, number>> = {
   GrantStateConflict: 409,
   NotPullDevice: 409,
   PayloadTooLarge: 413,
+  RateLimited: 429,
   UnsupportedMediaType: 415,
   PortsExhausted: 503,
   StoreError: 503
@@ -59,6 +60,7 @@ const titleByTag: Readonly<Record<string, string>> = {
   ForwardTargetRefused: "The port-forward target is not allowed",
   NotPullDevice: "The device is not a pull-mode device",
   PayloadTooLarge: "The request body is too large",
+  RateLimited: "Too many requests; retry after the time in Retry-After",
   UnsupportedMediaType: "Send application/json",
   PortsExhausted: "No free port on the regional server",
   StoreError: "The grant store is unavailable"
@@ -73,10 +75,13 @@ const titleByTag: Readonly<Record<string, string>> = {
 export class HttpProblem extends Error {
   readonly _tag: string
   readonly field: string | undefined
-  constructor(tag: string, message: string, field?: string) {
+  /** Response headers the problem needs (`Retry-After`, `WWW-Authenticate`). */
+  readonly headers: Readonly<Record<string, string>>
+  constructor(tag: string, message: string, field?: string, headers: Readonly<Record<string, string>> = {}) {
     super(message)
     this._tag = tag
     this.field = field
+    this.headers = headers
   }
 }
 

@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { type ApiKeyEntry, generateApiKey, makeApiKeys, parseApiKeys } from "./ApiKeys.ts"
+import { makeLimits } from "./Api.ts"
 import { makeApp } from "./App.ts"
 import type { Settings } from "./Settings.ts"
 import { makeWiring, type Wiring } from "./Wiring.ts"
@@ -68,6 +69,7 @@ export const startServer = async (settings: Settings): Promise<RunningServer> =>
     apiKeys: makeApiKeys(apiKeys),
     inventory: wiring.inventory,
     trustedProxies: settings.trustedProxies,
+    limits: makeLimits(settings.rateLimits),
     pull: await wiring.onListening(url),
     onInternalError: (error, correlationId) =>
       console.error(`internal error (correlation id ${correlationId}):`, error instanceof Error ? error.stack : error)

@@ -89,6 +89,11 @@ export const settingsConfig = Config.all({
     caFile: Config.String("TA_ROUTEROS_CA_FILE").pipe(Config.option)
   }),
   endpointHost: Config.String("TA_ENDPOINT_HOST").pipe(Config.withDefault("127.0.0.1")),
+  /** Abuse limits, per minute: failed authentications per source, grant requests per key and per source. */
+  rateLimits: Config.all({
+    authFailuresPerMinute: Config.Int("TA_RATE_AUTH_FAILURES_PER_MINUTE").pipe(Config.withDefault(30)),
+    grantsPerMinute: Config.Int("TA_RATE_GRANTS_PER_MINUTE").pipe(Config.withDefault(60))
+  }),
   portRange: Config.String("TA_PORT_RANGE").pipe(
     Config.withDefault("40000-40999"),
     Config.map((text) => {

@@ -36,6 +36,8 @@ export const testSettings = (overrides: Partial<Settings> = {}): Settings => ({
   port: 0,
   apiKeys: Option.some(Redacted.make(apiKeysText)),
   portRange: randomPortRange(),
+  // the fuzz tests send hundreds of requests a minute; limits.test.ts sets its own
+  rateLimits: { authFailuresPerMinute: 100_000, grantsPerMinute: 100_000 },
   ...overrides
 })
 
