@@ -53,6 +53,9 @@ export const raw = (text: string): Arg => ({ raw: text })
 
 const renderArg = (value: Arg): string => (typeof value === "string" ? quote(value) : value.raw)
 
+const argumentName = /^[a-z.][a-z0-9-]*$/
+const menuWord = /^[a-z][a-z0-9-]*$/
+
 /**
  * Renders one command: `/menu path verb name=value… positional…`. Paths use spaces so the
  * text runs on v6 and v7 consoles [OBS C5].
@@ -66,10 +69,12 @@ export const command = (
   args: Readonly<Record<string, Arg | undefined>> = {},
   positional: ReadonlyArray<Arg> = []
 ): string => {
+  // menus, verbs and argument names are the SDK's own words: checked, never taken from input
+  for (const word of [...menu, verb]) if (!menuWord.test(word)) throw new Error(`invalid menu word ${word}`)
   const parts = menu.length === 0 ? [`/${verb}`] : [`/${menu.join(" ")}`, verb]
   for (const [name, value] of Object.entries(args)) {
     if (value === undefined) continue
-    if (!/^[a-z.][a-z0-9-]*$/.test(name)) throw new Error(`invalid argument name ${name}`)
+    if (!argumentName.test(name)) throw new Error(`invalid argument name ${name}`)
     parts.push(`${name}=${renderArg(value)}`)
   }
   // positional arguments last, so a `where …` clause ends the command
@@ -82,4 +87,7 @@ export const command = (
  * @category constructors
  * @since 0.1.0
  */
-export const findWhere = (field: string, value: string): Arg => raw(`[find where ${field}=${quote(value)}]`)
+export const findWhere = (field: string, value: string): Arg => {
+  if (!argumentName.test(field)) throw new Error(`invalid field name ${field}`)
+  return raw(`[find where ${field}=${quote(value)}]`)
+}

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { quote } from "../RosScript.ts"
 import { parseDateTime } from "./rosTime.ts"
 import { TargetError } from "@transient-access/core"
 
@@ -110,6 +111,23 @@ export const reasonOfMessage = (message: string): TargetErrorReason => {
  */
 export const deviceError = (reason: TargetErrorReason, target: string, message: string, cause?: unknown): DeviceGatewayError =>
   new TargetError.DeviceGatewayError({ reason, target, message, ...(cause !== undefined ? { cause } : {}) })
+
+/**
+ * The same error with every occurrence of `secret` in its message replaced by `[redacted]`
+ * and its cause dropped (a transport's raw error may quote the device's output, which may
+ * echo the command that carried the secret).
+ */
+export const withoutSecret =
+  (secret: string) =>
+  (error: DeviceGatewayError): DeviceGatewayError =>
+    secret === ""
+      ? error
+      : new TargetError.DeviceGatewayError({
+          reason: error.reason,
+          target: error.target,
+          // the secret as sent and as RouterOS script quoting renders it
+          message: [secret, quote(secret).slice(1, -1)].reduce((text, form) => text.split(form).join("[redacted]"), error.message)
+        })
 
 /**
  * Reads the device clock from a `/system/clock` print row (`date`, `time`).

@@ -27,7 +27,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { DeviceGateway, Grant, type Ids, type Topology } from "@transient-access/core"
-import { type MenuClient, deviceError, eq, prefix } from "./menuClient.ts"
+import * as Redacted from "effect/Redacted"
+import { type MenuClient, deviceError, eq, prefix, withoutSecret } from "./menuClient.ts"
 import {
   defaultGroups,
   defaultSchedulerPolicy,
@@ -108,6 +109,8 @@ export const makeMenuGateway = (
     )
     if (existing.length > 0) return
     yield* client.add(userMenu, userRecord(spec, groups[spec.permission])).pipe(
+      // a device may echo the failing command: the password never reaches an error or a log
+      Effect.mapError(withoutSecret(Redacted.value(spec.password))),
       Effect.catchIf(
         (error) => /already exis/i.test(error.message),
         () =>
