@@ -268,5 +268,19 @@ export const makeApiRouter = (options: ApiOptions): Router => {
     response.json({ events })
   })
 
+  /** Admins: the audit log's chain verified, or exported as JSON lines an auditor can verify alone. */
+  const requireAdmin = (response: Response) => {
+    if (!actorOf(response).roles.includes("admin")) throw new HttpProblem("PolicyDenied", "only admins may verify or export the audit log")
+  }
+  router.get("/audit/verify", async (_request, response) => {
+    requireAdmin(response)
+    response.json(await sdk.verifyAudit())
+  })
+  router.get("/audit/export", async (_request, response) => {
+    requireAdmin(response)
+    const chain = await sdk.exportAudit()
+    response.type("application/x-ndjson").send(chain.map((entry) => JSON.stringify(entry)).join("\n") + (chain.length > 0 ? "\n" : ""))
+  })
+
   return router
 }

@@ -79,6 +79,21 @@ export const openApiDocument = (serverUrl: string) => ({
         responses: { "200": { description: "Events" }, ...errors(400, 401, 403) }
       }
     },
+    "/api/audit/verify": {
+      get: {
+        summary: "Verify the audit log's hash chain (admins): records checked, unchained, the first broken link",
+        responses: { "200": { description: "Verify report" }, ...errors(401, 403) }
+      }
+    },
+    "/api/audit/export": {
+      get: {
+        summary: "The audit log with its chain hashes, oldest first, as JSON lines (admins)",
+        responses: {
+          "200": { description: "JSON lines", content: { "application/x-ndjson": { schema: { type: "string" } } } },
+          ...errors(401, 403)
+        }
+      }
+    },
     "/api/devices/{deviceId}/bootstrap": {
       parameters: [pathId("deviceId")],
       post: {

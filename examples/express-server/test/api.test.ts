@@ -4,6 +4,7 @@
  * source, the audit log and the OpenAPI document.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { AuditLog } from "@transient-access/core"
 import type { RunningServer } from "../src/Server.ts"
 import { call, keys, startTestServer, waitForGrant } from "./helpers.ts"
 
@@ -187,6 +188,24 @@ describe("REST API", () => {
     assert.strictEqual(second.body.grant.id, first.body.grant.id)
     assert.isNull(second.body.credentials)
     await call(server.url, "DELETE", `/api/grants/${first.body.grant.id}`, { key: keys.admin })
+  })
+
+  it("verifies and exports the audit log's hash chain (admins only)", async () => {
+    const verified = await fetch(`${server.url}/api/audit/verify`, { headers: { authorization: `Bearer ${keys.admin}` } })
+    assert.strictEqual(verified.status, 200)
+    const report = (await verified.json()) as { checked: number; broken: unknown }
+    assert.isNull(report.broken)
+    assert.isAbove(report.checked, 0)
+    const exported = await fetch(`${server.url}/api/audit/export`, { headers: { authorization: `Bearer ${keys.admin}` } })
+    assert.match(exported.headers.get("content-type") ?? "", /^application\/x-ndjson/)
+    const entries = (await exported.text())
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as AuditLog.ChainedEvent)
+    assert.strictEqual(entries.length, report.checked)
+    assert.isNull(AuditLog.verifyChain(entries).broken, "an auditor verifies the export alone")
+    const viewer = await fetch(`${server.url}/api/audit/verify`, { headers: { authorization: `Bearer ${keys.viewer}` } })
+    assert.strictEqual(viewer.status, 403)
   })
 
   it("serves the OpenAPI document and the dashboard", async () => {

@@ -207,6 +207,21 @@ const pullIssued = (schema: string): Migration => {
 }
 
 /**
+ * The audit log's hash chain: each record keeps the previous record's hash and its own.
+ * Records written before this migration stay unchained (counted, not verifiable).
+ */
+const auditChain = (schema: string): Migration => {
+  const table = (name: string) => sql.table(`${schema}.${name}`)
+  return {
+    up: async (db: Kysely<unknown>) => {
+      await sql`alter table ${table("audit_events")}
+        add column previous_hash text check (previous_hash ~ '^[0-9a-f]{64}$'),
+        add column hash text check (hash ~ '^[0-9a-f]{64}$')`.execute(db)
+    }
+  }
+}
+
+/**
  * The migrations of a schema, by name (applied in name order).
  *
  * @category constructors
@@ -215,7 +230,8 @@ const pullIssued = (schema: string): Migration => {
 export const migrations = (schema: string): Record<string, Migration> => ({
   "0001_initial": initial(schema),
   "0002_pull_store": pullStore(schema),
-  "0003_pull_issued": pullIssued(schema)
+  "0003_pull_issued": pullIssued(schema),
+  "0004_audit_chain": auditChain(schema)
 })
 
 /**

@@ -6,15 +6,22 @@
  * the event's action and grant id and dropped; `list` returns newest first and an empty
  * list when the database cannot be read (also logged).
  *
+ * The chain: `record` takes a transaction-scoped advisory lock of the schema's audit log,
+ * reads the newest hash and inserts the event with its chained hash, so concurrent writers
+ * (any number of processes) extend one chain. `exportChain` reads it oldest first and
+ * `verify` recomputes it (`AuditLog.verifyChain`); records written before migration
+ * `0004_audit_chain` are counted as unchained.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { sql } from "kysely"
 import { AuditLog } from "@transient-access/core"
 import { connectionOf } from "./internal/connection.ts"
 import { DbInt } from "./internal/rows.ts"
-import { query } from "./internal/transaction.ts"
+import { makeTransactions, query } from "./internal/transaction.ts"
 import { PgClient } from "./PgClient.ts"
 
 const AuditRow = Schema.Struct({
@@ -39,25 +46,78 @@ export const layer: Layer.Layer<AuditLog.AuditLog, never, PgClient> = Layer.effe
   Effect.gen(function* () {
     const { db, schema } = yield* connectionOf(yield* PgClient)
     const q = db.withSchema(schema)
+    const transactions = makeTransactions(db)
+    const toEvent = (row: unknown) =>
+      decodeRow(row).pipe(
+        Effect.flatMap((decoded) =>
+          decodeEvent({
+            at: decoded.at_ms,
+            actor: decoded.actor,
+            action: decoded.action,
+            grantId: decoded.grant_id,
+            details: decoded.details
+          })
+        )
+      )
+    const exportChain = Effect.gen(function* () {
+      const rows = yield* query("export audit chain", () =>
+        q
+          .selectFrom("audit_events")
+          .select(["id", "at_ms", "actor", "action", "grant_id", "details", "previous_hash", "hash"])
+          .orderBy("id", "asc")
+          .execute()
+      )
+      const chained: Array<AuditLog.ChainedEvent> = []
+      let unchained = 0
+      for (const row of rows) {
+        if (row.hash === null || row.previous_hash === null) {
+          unchained++
+          continue
+        }
+        chained.push({ position: chained.length + 1, event: yield* toEvent(row), previousHash: row.previous_hash, hash: row.hash })
+      }
+      return { chained, unchained }
+    })
     return AuditLog.AuditLog.of({
       record: (event) =>
-        query("record audit event", () =>
-          q
-            .insertInto("audit_events")
-            .values({
-              at_ms: event.at,
-              actor: event.actor,
-              action: event.action,
-              grant_id: event.grantId,
-              details: JSON.stringify(event.details)
+        transactions
+          .run("record audit event", (trx) =>
+            Effect.gen(function* () {
+              yield* query("lock audit chain", () => sql`select pg_advisory_xact_lock(hashtext(${`${schema}.audit_events`}))`.execute(trx))
+              const last = yield* query("read audit chain head", () =>
+                trx
+                  .withSchema(schema)
+                  .selectFrom("audit_events")
+                  .select("hash")
+                  .where("hash", "is not", null)
+                  .orderBy("id", "desc")
+                  .limit(1)
+                  .execute()
+              )
+              const previousHash = last[0]?.hash ?? AuditLog.genesisHash
+              yield* query("record audit event", () =>
+                trx
+                  .withSchema(schema)
+                  .insertInto("audit_events")
+                  .values({
+                    at_ms: event.at,
+                    actor: event.actor,
+                    action: event.action,
+                    grant_id: event.grantId,
+                    details: JSON.stringify(event.details),
+                    previous_hash: previousHash,
+                    hash: AuditLog.chainHash(previousHash, event)
+                  })
+                  .execute()
+              )
             })
-            .execute()
-        ).pipe(
-          Effect.asVoid,
-          Effect.catch((error) =>
-            Effect.logWarning("audit event not recorded", { action: event.action, grantId: event.grantId, reason: error.reason })
           )
-        ),
+          .pipe(
+            Effect.asVoid,
+            Effect.catch((error) =>
+              Effect.logWarning("audit event not recorded", { action: event.action, grantId: event.grantId, reason: error.reason })
+            )
+          ),
       list: (filter) => {
         let builder = q.selectFrom("audit_events").select(["at_ms", "actor", "action", "grant_id", "details"])
         if (filter.grantId !== undefined) builder = builder.where("grant_id", "=", filter.grantId)
@@ -67,24 +127,21 @@ export const layer: Layer.Layer<AuditLog.AuditLog, never, PgClient> = Layer.effe
             .limit(filter.limit ?? 100)
             .execute()
         ).pipe(
-          Effect.flatMap((rows) =>
-            Effect.forEach(rows, (row) =>
-              decodeRow(row).pipe(
-                Effect.flatMap((decoded) =>
-                  decodeEvent({
-                    at: decoded.at_ms,
-                    actor: decoded.actor,
-                    action: decoded.action,
-                    grantId: decoded.grant_id,
-                    details: decoded.details
-                  })
-                )
-              )
-            )
-          ),
+          Effect.flatMap((rows) => Effect.forEach(rows, toEvent)),
           Effect.catch((error) => Effect.logWarning("audit events not readable", { message: error.message }).pipe(Effect.as([])))
         )
-      }
+      },
+      exportChain: exportChain.pipe(
+        Effect.map(({ chained }) => chained),
+        Effect.catch((error) => Effect.logWarning("audit chain not readable", { message: error.message }).pipe(Effect.as([])))
+      ),
+      verify: exportChain.pipe(
+        Effect.map(({ chained, unchained }) => AuditLog.verifyChain(chained, unchained)),
+        // an unreadable log cannot be shown intact
+        Effect.catch((error) =>
+          Effect.succeed({ checked: 0, unchained: 0, broken: { position: 0, reason: `the audit log could not be read: ${error.message}` } })
+        )
+      )
     })
   })
 )

@@ -102,6 +102,10 @@ export interface TransientAccess {
     filter?: { readonly deviceId?: string; readonly states?: ReadonlyArray<GrantState>; readonly limit?: number }
   ) => Promise<ReadonlyArray<Grant>>
   readonly audit: (filter?: { readonly grantId?: string; readonly limit?: number }) => Promise<ReadonlyArray<AuditLog.AuditEvent>>
+  /** Verifies the audit log's hash chain; reports the first broken link. */
+  readonly verifyAudit: () => Promise<AuditLog.VerifyReport>
+  /** The audit log with its chain hashes, oldest first (verify it with `AuditLog.verifyChain`). */
+  readonly exportAudit: () => Promise<ReadonlyArray<AuditLog.ChainedEvent>>
   readonly stats: () => Promise<StoreStats>
   /** Runs one expiry sweep now; returns how many grants it moved to revoking. */
   readonly sweep: () => Promise<number>
@@ -175,6 +179,8 @@ export const createTransientAccess = (options: TransientAccessOptions): Transien
         )
       ),
     audit: (filter = {}) => run(AuditLog.AuditLog.use((audit) => audit.list(filter))),
+    verifyAudit: () => run(AuditLog.AuditLog.use((audit) => audit.verify)),
+    exportAudit: () => run(AuditLog.AuditLog.use((audit) => audit.exportChain)),
     stats: () => run(GrantStore.use((store) => store.stats)),
     sweep: () => run(sweepOnce()),
     reconcile: () => run(reconcileOnce()),

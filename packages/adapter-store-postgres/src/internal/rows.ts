@@ -132,6 +132,9 @@ export interface AuditEventsTable {
   readonly action: string
   readonly grant_id: string | null
   readonly details: unknown
+  /** The chain (migration 0004): null for records written before it. */
+  readonly previous_hash: string | null
+  readonly hash: string | null
 }
 
 /**

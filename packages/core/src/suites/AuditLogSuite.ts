@@ -1,7 +1,9 @@
 /**
  * The contract suite of the `AuditLog` port: events come back newest first, filtered by
- * grant, limited, and exactly as recorded. Every audit adapter runs it; so does
- * `AuditLog.layerMemory`.
+ * grant, limited, and exactly as recorded; the records form one hash chain, also under
+ * concurrent writers, that `verify` accepts and that an auditor can verify on the export
+ * alone (`verifyChain`), while any edit of an exported record is pointed at. Every audit
+ * adapter runs it; so does `AuditLog.layerMemory`.
  *
  * Tests run with the live clock and a fresh layer per test; each test uses its own grant
  * ids, so a shared backend is fine.
@@ -11,7 +13,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import { AuditLog } from "../AuditLog.ts"
+import { AuditLog, verifyChain } from "../AuditLog.ts"
 import type { AuditEvent } from "../AuditLog.ts"
 import { randomToken } from "../internal/randomToken.ts"
 
@@ -55,6 +57,31 @@ export const suite = (name: string, layer: Layer.Layer<AuditLog, unknown>): void
           others.map((event) => event.actor),
           ["bob"]
         )
+      }).pipe(Effect.provide(layer))
+    )
+
+    it.live("the records form one hash chain, even under concurrent writers; an edited export is pointed at", () =>
+      Effect.gen(function* () {
+        const audit = yield* AuditLog
+        const grantId = `ga_${randomToken(20)}`
+        yield* Effect.forEach(
+          Array.from({ length: 12 }, (_, index) => index),
+          (index) => audit.record({ at: Date.now(), actor: "system", action: "grant.active", grantId, details: { index } }),
+          { concurrency: "unbounded" }
+        )
+        const report = yield* audit.verify
+        assert.isNull(report.broken, JSON.stringify(report))
+        assert.isAtLeast(report.checked, 12)
+        const exported = yield* audit.exportChain
+        assert.isNull(verifyChain(exported).broken, "the export verifies on its own")
+        const target = exported.findIndex((entry) => entry.event.grantId === grantId)
+        const edited = exported.map((entry, index) =>
+          index === target ? { ...entry, event: { ...entry.event, details: { index: 999 } } } : entry
+        )
+        assert.strictEqual(verifyChain(edited).broken?.position, exported[target]!.position)
+        // a record removed from the middle breaks the link of the one after it
+        const dropped = exported.filter((_, index) => index !== 1)
+        assert.strictEqual(verifyChain(dropped).broken?.position, exported[2]!.position)
       }).pipe(Effect.provide(layer))
     )
 
