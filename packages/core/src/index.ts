@@ -52,7 +52,7 @@ export { DeviceNotFound, RegionNotFound } from "./Topology.ts"
 export { InvalidCidr } from "./Cidr.ts"
 // Model and service types re-exported at the top level (documented in their modules), so that
 // declaration bundles and callers can name them without reaching into a namespace.
-export type { AuditEvent } from "./AuditLog.ts"
+export type { AuditEvent, ChainedEvent, VerifyReport } from "./AuditLog.ts"
 export type { AuditLog as AuditLogService } from "./AuditLog.ts"
 export type { DeviceForward, DeviceForwardSpec, DeviceInventory, DeviceUser, DeviceUserSpec } from "./DeviceGateway.ts"
 export type { DeviceGateway as DeviceGatewayService } from "./DeviceGateway.ts"
