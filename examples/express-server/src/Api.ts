@@ -242,12 +242,15 @@ export const makeApiRouter = (options: ApiOptions): Router => {
     const actor = actorOf(response)
     if (!actor.roles.includes("admin")) throw new HttpProblem("PolicyDenied", "only admins may bootstrap devices")
     if (options.pull === undefined) throw new HttpProblem("NotPullDevice", "this server has no pull-mode devices")
-    const script = await options.pull.bootstrap(deviceId)
+    // ?revokePrevious=true: the old token (leaked?) stops at once; by default it works until
+    // the new script runs, so the router still running keeps receiving its commands
+    const revokePrevious = request.query["revokePrevious"] === "true"
+    const script = await options.pull.bootstrap(deviceId, { revokePrevious })
     await sdk.runtime.runPromise(
       Effect.gen(function* () {
         const audit = yield* AuditLog.AuditLog
         const at = yield* Clock.currentTimeMillis
-        yield* audit.record({ at, actor: actor.id, action: "device.bootstrap", grantId: null, details: { deviceId } })
+        yield* audit.record({ at, actor: actor.id, action: "device.bootstrap", grantId: null, details: { deviceId, revokePrevious } })
       })
     )
     response.type("text/plain").send(script)

@@ -44,7 +44,7 @@ export interface PullDevices {
    * Rotates the device's token and resolves to its bootstrap script. Rejects with
    * `DeviceNotFound` or `NotPullDevice`.
    */
-  readonly bootstrap: (deviceId: string) => Promise<string>
+  readonly bootstrap: (deviceId: string, options?: { readonly revokePrevious?: boolean }) => Promise<string>
 }
 
 /**
@@ -76,13 +76,13 @@ export const makePullDevices = (options: {
         throw new HttpProblem("StoreError", "the store is unavailable; check in again later")
       throw new HttpProblem("Unauthorized", "unknown device or bad token")
     },
-    bootstrap: async (deviceId) => {
+    bootstrap: async (deviceId, bootstrapOptions = {}) => {
       if (!known.has(deviceId)) throw new HttpProblem("DeviceNotFound", `no device ${deviceId}`)
       if (!pullIds.has(deviceId)) throw new HttpProblem("NotPullDevice", `device ${deviceId} is a push-mode device: it needs no bootstrap`)
       const id = deviceId as Ids.DeviceId
       return Effect.runPromise(
         Effect.gen(function* () {
-          const token = yield* options.channel.registerDevice(id)
+          const token = yield* options.channel.registerDevice(id, { revokePrevious: bootstrapOptions.revokePrevious === true })
           return yield* options.channel.bootstrap(id, {
             url: options.checkInUrl(deviceId),
             token,

@@ -59,7 +59,7 @@ describe("pull mode (rtr-2 checks in over HTTP)", () => {
     await grantAndRevoke("pull e2e")
   })
 
-  it("bootstrap: admins only, push devices refused, a new token replaces the old one", async () => {
+  it("bootstrap: admins only, push devices refused; the old token works until the new script runs (or is revoked at once)", async () => {
     const viewer = await call(server.url, "POST", "/api/devices/rtr-2/bootstrap", { key: keys.viewer })
     assert.strictEqual(viewer.status, 403)
     assert.strictEqual(viewer.body._tag, "PolicyDenied")
@@ -80,15 +80,32 @@ describe("pull mode (rtr-2 checks in over HTTP)", () => {
       "device.bootstrap"
     )
 
-    // the device still holds the old token: its check-ins are refused until the operator
-    // pastes the new script; then grants work again
+    // the router still runs on the old token: it keeps checking in, so its grants are never
+    // stranded while the operator has not pasted the new script yet
+    await grantAndRevoke("before the new script runs")
+    const firstScript = device.state.scripts.find("ta-checkin")?.props.get("source") ?? ""
+    await device.run(bootstrap.text)
+    await grantAndRevoke("after re-bootstrap")
+    // once the new token was used, the old one is refused
+    const old = /Bearer ([A-Za-z0-9_-]+)/.exec(firstScript)?.[1] ?? ""
+    assert.isAtLeast(old.length, 40, "the old token was read off the router")
+    const refused = await fetch(`${server.url}/device/rtr-2/checkin`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${old}`, "content-type": "text/plain" },
+      body: "seq=0"
+    })
+    assert.strictEqual(refused.status, 401, "the retired token is refused")
+
+    // a leaked token: revokePrevious stops the running router's token at once
+    const revoking = await call(server.url, "POST", "/api/devices/rtr-2/bootstrap?revokePrevious=true", { key: keys.admin })
+    assert.strictEqual(revoking.status, 200)
     const stale = await device.run("/system script run ta-checkin").then(
       () => "accepted",
       (error: unknown) => String(error)
     )
-    assert.include(stale, "401", "the old token is refused")
-    await device.run(bootstrap.text)
-    await grantAndRevoke("after re-bootstrap")
+    assert.include(stale, "401", "the revoked token is refused")
+    await device.run(revoking.text)
+    await grantAndRevoke("after a revoking re-bootstrap")
   })
 
   it("check-in refusals: bad token 401, unreadable report 400, push device 401", async () => {

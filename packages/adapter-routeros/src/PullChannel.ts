@@ -3,8 +3,11 @@
  * commands as a RouterOS script.
  *
  * `PullChannel` is what an HTTP server mounts:
- * - `registerDevice(deviceId)` → the device's bearer token (only its SHA-256 hash is kept, in
- *   the `PullStore`; give the token to `bootstrap` once);
+ * - `registerDevice(deviceId, { revokePrevious? })` → the device's bearer token (only its
+ *   SHA-256 hash is kept, in the `PullStore`; give the token to `bootstrap` once). A rotation
+ *   keeps the previous token valid until the new one is first used, so the router still
+ *   running on it keeps receiving its commands (its grants are never stranded);
+ *   `revokePrevious: true` (a leaked token) stops it at once;
  * - `bootstrap(deviceId, { url, token })` → the script an operator pastes on the router;
  * - `checkIn(deviceId, { authorization, body })` → the job script for the response body
  *   (`text/plain`), or a `PullCheckInError` (`Unauthorized` → 401, `BadReport` → 400,
@@ -92,8 +95,14 @@ export interface AwaitOptions {
 export class PullChannel extends Context.Service<
   PullChannel,
   {
-    /** Registers a device (or rotates its token); returns the new token. */
-    readonly registerDevice: (deviceId: Ids.DeviceId) => Effect.Effect<Redacted.Redacted<string>, GrantStore.StoreError>
+    /**
+     * Registers a device (or rotates its token); returns the new token. The previous token
+     * stays valid until the new one is first used, unless `revokePrevious`.
+     */
+    readonly registerDevice: (
+      deviceId: Ids.DeviceId,
+      options?: { readonly revokePrevious?: boolean }
+    ) => Effect.Effect<Redacted.Redacted<string>, GrantStore.StoreError>
     /** The bootstrap script for a device (`url`: the device's check-in URL, HTTPS). */
     readonly bootstrap: (
       deviceId: Ids.DeviceId,
@@ -215,25 +224,29 @@ export const make: Effect.Effect<PullChannel["Service"], never, PullStore.PullSt
       )
 
   return PullChannel.of({
-    registerDevice: (deviceId) =>
+    registerDevice: (deviceId, options = {}) =>
       Effect.gen(function* () {
         const token = randomBytes(32).toString("base64url")
-        yield* pullStore.setTokenHash(deviceId, hashHex(token))
+        yield* pullStore.setTokenHash(deviceId, hashHex(token), { keepPrevious: options.revokePrevious !== true })
         return Redacted.make(token)
       }),
     bootstrap: (_deviceId, options) => Effect.sync(() => renderBootstrap(options)),
     checkIn: (deviceId, request) =>
       Effect.gen(function* () {
-        const stored = yield* pullStore.tokenHash(deviceId).pipe(Effect.mapError(unavailable))
+        const current = yield* pullStore.tokenHash(deviceId).pipe(Effect.mapError(unavailable))
+        const previous = yield* pullStore.previousTokenHash(deviceId).pipe(Effect.mapError(unavailable))
         // the auth scheme is case-insensitive (RFC 9110 §11.1)
         const presented = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.authorization ?? "")?.[1]
-        if (
-          Option.isNone(stored) ||
-          presented === undefined ||
-          !timingSafeEqual(Buffer.from(hashHex(presented), "hex"), Buffer.from(stored.value, "hex"))
-        ) {
+        const matches = (stored: Option.Option<string>) =>
+          presented !== undefined &&
+          Option.isSome(stored) &&
+          timingSafeEqual(Buffer.from(hashHex(presented), "hex"), Buffer.from(stored.value, "hex"))
+        const byCurrent = matches(current)
+        if (!byCurrent && !matches(previous)) {
           return yield* new PullCheckInError({ reason: "Unauthorized", message: "unknown device or bad token" })
         }
+        // the re-bootstrapped router took over: the token of the one before stops working
+        if (byCurrent && Option.isSome(previous)) yield* pullStore.retirePreviousTokenHash(deviceId).pipe(Effect.mapError(unavailable))
         const report = parseReport(request.body)
         if (report === undefined) return yield* new PullCheckInError({ reason: "BadReport", message: "unreadable report" })
         const now = yield* Clock.currentTimeMillis

@@ -188,7 +188,8 @@ const pullStore = (schema: string): Migration => {
 /**
  * The highest sequence issued per device, so a check-in reporting a sequence never issued
  * (forged) is refused (existing devices start at the highest sequence they have seen); and
- * whether a command's secret was delivered, so a replayed check-in never gets it again.
+ * whether a command's secret was delivered, so a replayed check-in never gets it again; and
+ * the previous token hash a re-bootstrap keeps valid until the new token is first used.
  */
 const pullIssued = (schema: string): Migration => {
   const table = (name: string) => sql.table(`${schema}.${name}`)
@@ -197,6 +198,8 @@ const pullIssued = (schema: string): Migration => {
       await sql`alter table ${table("pull_devices")}
         add column issued_sequence bigint not null default 0 check (issued_sequence >= 0)`.execute(db)
       await sql`alter table ${table("pull_commands")} add column delivered boolean not null default false`.execute(db)
+      await sql`alter table ${table("pull_devices")}
+        add column previous_token_hash text check (previous_token_hash ~ '^[0-9a-f]{64}$')`.execute(db)
       await sql`update ${table("pull_devices")} d set issued_sequence = greatest(
         d.applied_sequence,
         coalesce(d.last_sequence, 0),

@@ -66,16 +66,29 @@ export const make: Effect.Effect<PullStore.PullStore["Service"], never, PgClient
     query(operation, () => statement().execute(db)).pipe(Effect.map((result) => result.rows))
 
   return PullStore.PullStore.of({
-    setTokenHash: (deviceId, tokenHash) =>
+    setTokenHash: (deviceId, tokenHash, options = {}) =>
       PullStore.validateTokenHash(tokenHash).pipe(
         Effect.flatMap((valid) =>
           rows(
             "set device token",
             () =>
-              sql`insert into ${devices} (device_id, token_hash) values (${deviceId}, ${valid})
-              on conflict (device_id) do update set token_hash = excluded.token_hash`
+              sql`insert into ${devices} as d (device_id, token_hash) values (${deviceId}, ${valid})
+              on conflict (device_id) do update set
+                previous_token_hash = case when ${options.keepPrevious === true} then d.token_hash else null end,
+                token_hash = excluded.token_hash`
           )
         ),
+        Effect.asVoid
+      ),
+
+    previousTokenHash: (deviceId) =>
+      rows<{ previous_token_hash: string | null }>(
+        "read previous device token",
+        () => sql`select previous_token_hash from ${devices} where device_id = ${deviceId}`
+      ).pipe(Effect.map((found) => Option.fromNullishOr(found[0]?.previous_token_hash))),
+
+    retirePreviousTokenHash: (deviceId) =>
+      rows("retire previous device token", () => sql`update ${devices} set previous_token_hash = null where device_id = ${deviceId}`).pipe(
         Effect.asVoid
       ),
 

@@ -18,6 +18,7 @@ import type { CheckInResult, PendingCommand, RecordedCheckIn } from "./PullStore
 
 interface DeviceState {
   tokenHash: string | undefined
+  previousTokenHash: string | undefined
   applied: number
   issued: number
   readonly delivered: Set<number>
@@ -38,7 +39,15 @@ export const make: Effect.Effect<PullStore["Service"]> = Effect.sync(() => {
   const device = (deviceId: DeviceId): DeviceState => {
     let state = devices.get(deviceId)
     if (state === undefined) {
-      state = { tokenHash: undefined, applied: 0, issued: 0, delivered: new Set(), commands: new Map(), last: undefined }
+      state = {
+        tokenHash: undefined,
+        previousTokenHash: undefined,
+        applied: 0,
+        issued: 0,
+        delivered: new Set(),
+        commands: new Map(),
+        last: undefined
+      }
       devices.set(deviceId, state)
     }
     return state
@@ -49,15 +58,23 @@ export const make: Effect.Effect<PullStore["Service"]> = Effect.sync(() => {
       : [...state.commands.values()].filter((entry) => entry.sequence > state.applied).sort((a, b) => a.sequence - b.sequence)
 
   return PullStore.of({
-    setTokenHash: (deviceId, tokenHash) =>
+    setTokenHash: (deviceId, tokenHash, options = {}) =>
       validateTokenHash(tokenHash).pipe(
         Effect.flatMap((valid) =>
           Effect.sync(() => {
-            device(deviceId).tokenHash = valid
+            const state = device(deviceId)
+            state.previousTokenHash = options.keepPrevious === true ? state.tokenHash : undefined
+            state.tokenHash = valid
           })
         )
       ),
     tokenHash: (deviceId) => Effect.sync(() => Option.fromUndefinedOr(devices.get(deviceId)?.tokenHash)),
+    previousTokenHash: (deviceId) => Effect.sync(() => Option.fromUndefinedOr(devices.get(deviceId)?.previousTokenHash)),
+    retirePreviousTokenHash: (deviceId) =>
+      Effect.sync(() => {
+        const state = devices.get(deviceId)
+        if (state !== undefined) state.previousTokenHash = undefined
+      }),
     enqueue: (deviceId, entry) =>
       validateCommand(entry).pipe(
         Effect.map((valid) => {

@@ -5,7 +5,9 @@
  *
  * Per device it holds:
  * - the **token hash** (SHA-256, hex) of the device's bearer token — set or rotated by
- *   `setTokenHash`, never the token itself;
+ *   `setTokenHash`, never the token itself — and, after a rotation that keeps it, the
+ *   **previous** one, valid until the new token is first used (`retirePreviousTokenHash`),
+ *   so re-bootstrapping a device never strands the grants of the router still running;
  * - the **pending commands**, each with its sequence number (drawn from
  *   `GrantStore.nextDeviceSequence`, the pull-mode fence) as a schema-checked, JSON record
  *   that carries grant ids, user names, groups, expiry and addresses — **never a password**
@@ -209,10 +211,22 @@ export interface CheckInResult {
 export class PullStore extends Context.Service<
   PullStore,
   {
-    /** Sets or rotates the device's token hash (the previous token stops working). */
-    readonly setTokenHash: (deviceId: DeviceId, tokenHash: string) => Effect.Effect<void, StoreError>
+    /**
+     * Sets or rotates the device's token hash. With `keepPrevious` the replaced hash stays
+     * valid as the previous one (until `retirePreviousTokenHash`); without it (a leaked
+     * token) the old token stops working at once and any earlier previous one is dropped.
+     */
+    readonly setTokenHash: (
+      deviceId: DeviceId,
+      tokenHash: string,
+      options?: { readonly keepPrevious?: boolean }
+    ) => Effect.Effect<void, StoreError>
     /** The device's token hash, if it was registered. */
     readonly tokenHash: (deviceId: DeviceId) => Effect.Effect<Option.Option<string>, StoreError>
+    /** The hash a rotation kept valid, until the new token is first used. */
+    readonly previousTokenHash: (deviceId: DeviceId) => Effect.Effect<Option.Option<string>, StoreError>
+    /** Drops the previous token hash (the new token was used): the old token stops working. */
+    readonly retirePreviousTokenHash: (deviceId: DeviceId) => Effect.Effect<void, StoreError>
     /**
      * Queues a command. `false` when it was dropped: its sequence is at or below the applied
      * one, or a command with that sequence is already queued.

@@ -161,6 +161,25 @@ export const suite = (name: string, storeLayer: Layer.Layer<PullStore, unknown>,
         })
       )
 
+      it.effect("a rotation keeps the previous hash until it is retired, unless told not to", () =>
+        Effect.gen(function* () {
+          const store = yield* PullStore
+          const device = newDevice()
+          const [first, second, third] = ["a1", "b2", "c3"].map((pair) => pair.repeat(32))
+          yield* store.setTokenHash(device, first!)
+          assert.isTrue(Option.isNone(yield* store.previousTokenHash(device)))
+          yield* store.setTokenHash(device, second!, { keepPrevious: true })
+          assert.deepStrictEqual(yield* store.tokenHash(device), Option.some(second!))
+          assert.deepStrictEqual(yield* store.previousTokenHash(device), Option.some(first!))
+          yield* store.retirePreviousTokenHash(device)
+          assert.isTrue(Option.isNone(yield* store.previousTokenHash(device)))
+          yield* store.setTokenHash(device, third!, { keepPrevious: true })
+          yield* store.setTokenHash(device, first!)
+          assert.isTrue(Option.isNone(yield* store.previousTokenHash(device)), "a revoking rotation drops the previous hash")
+          assert.deepStrictEqual(yield* store.tokenHash(device), Option.some(first!))
+        })
+      )
+
       it.effect("a malformed token hash is refused (Corrupt) and changes nothing", () =>
         Effect.gen(function* () {
           const store = yield* PullStore
