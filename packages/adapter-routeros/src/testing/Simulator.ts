@@ -25,6 +25,19 @@ import type { SimClock } from "./SimClock.ts"
 import { startSshServer } from "./SshServer.ts"
 
 /**
+ * An ed25519 host key pair that ssh2 can read back. ssh2 1.17's `generateKeyPairSync`
+ * strips leading zero bytes from the 32-byte public key, so about 1 in 256 pairs cannot be
+ * parsed (mscdex/ssh2#1513, #1390) and the SSH server fails to start; such pairs are drawn
+ * again.
+ */
+const hostKeyPair = (): { readonly private: string; readonly public: string } => {
+  for (;;) {
+    const keys = ssh2.utils.generateKeyPairSync("ed25519")
+    if (!(ssh2.utils.parseKey(keys.private) instanceof Error) && !(ssh2.utils.parseKey(keys.public) instanceof Error)) return keys
+  }
+}
+
+/**
  * Options of `startSimulator`.
  *
  * @category models
@@ -175,7 +188,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   let sshPort: number | undefined
   let sshHostKeySha256: string | undefined
   if (options.sshPort !== false) {
-    const keys = ssh2.utils.generateKeyPairSync("ed25519")
+    const keys = hostKeyPair()
     const hostKey = keys.private
     const blob = Buffer.from(keys.public.split(" ")[1] ?? "", "base64")
     sshHostKeySha256 = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`
