@@ -43,8 +43,12 @@ interface Bucket {
 export const makeLimiter = (limit: Limit, now: () => number = Date.now): Limiter => {
   const buckets = new Map<string, Bucket>()
   const perMs = limit.perMinute / 60_000
+  // forget full (idle) buckets once the table is large, at most once a second: a flood of
+  // distinct keys costs one pass a second, not one per request
+  let sweptAt = Number.NEGATIVE_INFINITY
   const sweep = (time: number) => {
-    if (buckets.size < 10_000) return
+    if (buckets.size < 10_000 || time - sweptAt < 1000) return
+    sweptAt = time
     for (const [key, bucket] of buckets) if (bucket.tokens + (time - bucket.at) * perMs >= limit.burst) buckets.delete(key)
   }
   return {

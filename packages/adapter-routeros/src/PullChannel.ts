@@ -10,8 +10,8 @@
  *   `revokePrevious: true` (a leaked token) stops it at once;
  * - `bootstrap(deviceId, { url, token })` → the script an operator pastes on the router;
  * - `checkIn(deviceId, { authorization, body })` → the job script for the response body
- *   (`text/plain`), or a `PullCheckInError` (`Unauthorized` → 401, `BadReport` → 400,
- *   `Unavailable` → 503 when the store cannot be reached).
+ *   (`text/plain`), or a `PullCheckInError` (`Unauthorized` → 401, `BadReport` and
+ *   `UnknownSequence` → 400, `Unavailable` → 503 when the store cannot be reached).
  *
  * `make` builds the channel over the `PullStore` and `GrantStore` in the context; `layer`
  * provides it. The `DeviceGateway` over a channel is `PullGateway`.

@@ -9,7 +9,6 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
@@ -23,6 +22,7 @@ import { RosError } from "./RosError.ts"
 import { type Caller, RouterState, allPolicies } from "./RouterState.ts"
 import type { SimClock } from "./SimClock.ts"
 import { startSshServer } from "./SshServer.ts"
+import { fingerprint } from "../internal/sshPool.ts"
 
 /**
  * An ed25519 host key pair that ssh2 can read back. ssh2 1.17's `generateKeyPairSync`
@@ -191,7 +191,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     const keys = hostKeyPair()
     const hostKey = keys.private
     const blob = Buffer.from(keys.public.split(" ")[1] ?? "", "base64")
-    sshHostKeySha256 = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`
+    sshHostKeySha256 = fingerprint(blob)
     const ssh = await startSshServer(state, interpreter, faults, { host, port: options.sshPort ?? 0, hostKey })
     closers.push(ssh.close)
     sshPort = ssh.port
